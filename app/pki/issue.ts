@@ -100,3 +100,13 @@ export async function issueCertificate(options: IssueOptions): Promise<IssuedCer
 }
 
 export { x509 };
+
+/** An existing CA (certificate and PKCS#8 key, PEM) as an issuer for issueCertificate. */
+export async function loadIssuer(certPem: string, keyPem: string): Promise<Pick<IssuedCertificate, 'certificate' | 'keys'>> {
+  const certificate = new x509.X509Certificate(certPem);
+  const publicKey = await certificate.publicKey.export();
+  const algorithm = publicKey.algorithm as RsaHashedImportParams | EcKeyImportParams;
+  const der = x509.PemConverter.decodeFirst(keyPem);
+  const privateKey = await webcrypto.subtle.importKey('pkcs8', der, algorithm, true, ['sign']);
+  return { certificate, keys: { publicKey, privateKey } as CryptoKeyPair };
+}

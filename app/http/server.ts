@@ -1,0 +1,87 @@
+// The HTTPS edge: TLS 1.2+ with a short cipher list, the SOAP endpoint and its WSDL, health.
+// It turns bytes into a SoapExchange and answers; everything else happens further in.
+import https from 'node:https';
+import express, { type Request, type Response } from 'express';
+import { handleSoapRequest } from '../registeredmail/soapService.js';
+import type { ServiceContext } from '../registeredmail/context.js';
+import { wsdlFor } from '../soap/index.js';
+import { readBody } from './body.js';
+
+export const SOAP_PATH = '/soap/RegisteredMail';
+
+/** Forward-secret AEAD suites only; TLS 1.3 suites are Node's defaults (all AEAD). */
+export const TLS_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export function createApp(ctx: ServiceContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get(SOAP_PATH, (req: Request, res: Response) => {
+    if (!('wsdl' in req.query)) {
+      problem(res, 400, 'WSDL only', `GET ${SOAP_PATH}?wsdl returns the service description; requests are POSTed`);
+      return;
+    }
+    res.type('text/xml; charset=utf-8').send(wsdlFor(`https://${req.headers.host ?? `localhost:${ctx.config.port}`}`));
+  });
+
+  app.post(SOAP_PATH, async (req: Request, res: Response) => {
+    const receivedAt = ctx.now();
+    const { body, refusal } = await readBody(req, ctx.config.maxRequestBytes);
+    const soapAction = req.headers.soapaction;
+    const answer = await handleSoapRequest(ctx, {
+      raw: body,
+      soapAction: Array.isArray(soapAction) ? soapAction.join(',') : soapAction,
+      receivedAt,
+      refusal,
+    });
+    if (refusal) res.set('Connection', 'close');
+    res.status(answer.httpStatus).type('text/xml; charset=utf-8').send(answer.xml);
+  });
+
+  app.get('/healthz', (_req: Request, res: Response) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.use((req: Request, res: Response) => {
+    problem(res, 404, 'Not found', `Nothing is served at ${req.method} ${req.path}`);
+  });
+  // Express's own handler would print a stack trace to the caller.
+  app.use((err: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
+    console.error('unexpected error at the HTTP edge:', err);
+    problem(res, 500, 'Internal error', 'The service could not process the request; retry later');
+  });
+  return app;
+}
+
+/** RFC 9457 problem details for the non-SOAP surfaces. */
+export function problem(res: Response, status: number, title: string, detail: string): void {
+  res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail }));
+}
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+}
+
+export function createHttpsServer(ctx: ServiceContext, tls: TlsMaterial): https.Server {
+  return https.createServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      minVersion: 'TLSv1.2',
+      ciphers: TLS_CIPHERS,
+      honorCipherOrder: true,
+    },
+    createApp(ctx),
+  );
+}

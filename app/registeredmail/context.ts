@@ -1,0 +1,18 @@
+// What the registered-mail service needs at run time, assembled once at start-up (app/main.ts,
+// tests) and passed inward. Nothing here reads the environment.
+import type { EpostConfig } from '../config/index.js';
+import type { TrustStore } from '../pki/trustStore.js';
+import type { ProofSealer } from '../proofs/index.js';
+import type { Database, DataVault } from '../storage/index.js';
+
+export interface ServiceContext {
+  config: EpostConfig;
+  db: Database;
+  vault: DataVault;
+  /** Trust anchors and intermediates for sender certificates. */
+  trust: TrustStore;
+  /** Seals and timestamps proofs with the ePost sealing certificate. */
+  sealer: ProofSealer;
+  /** The one clock of the service (tests may pin it). */
+  now(): Date;
+}

@@ -1,0 +1,36 @@
+// Replay protection: a signature is accepted once within its Timestamp's lifetime. The key is kept
+// in the database, so a restart (or another instance) does not forget it.
+import { EpostError } from '../errors/index.js';
+import type { Database } from '../storage/index.js';
+import type { VerifiedRequest } from '../wssecurity/index.js';
+
+export async function refuseReplay(db: Database, verified: VerifiedRequest): Promise<void> {
+  const seen = await db('replay_cache').where({ signature_sha256: verified.signatureValueSha256 }).first('signature_sha256');
+  if (seen) throw replayError();
+}
+
+/** Records the signature inside the caller's transaction; a concurrent twin fails on the primary key. */
+export async function recordReplayKey(trx: Database, verified: VerifiedRequest): Promise<void> {
+  try {
+    await trx('replay_cache').insert({ signature_sha256: verified.signatureValueSha256, expires_at: verified.timestamp.expires.toISOString() });
+  } catch (err) {
+    if (isUniqueViolation(err, 'replay_cache')) throw replayError();
+    throw err;
+  }
+}
+
+/** Forgets signatures whose Timestamp has expired: the gate refuses those messages anyway. */
+export async function purgeExpiredReplayKeys(db: Database, now: Date): Promise<number> {
+  return db('replay_cache').where('expires_at', '<', now.toISOString()).delete();
+}
+
+function replayError(): EpostError {
+  return new EpostError('InvalidSecurity', 'This message was already received (replay): sign every request anew');
+}
+
+/** SQLite and PostgreSQL report a unique-constraint violation differently. */
+export function isUniqueViolation(err: unknown, table: string): boolean {
+  const e = err as { code?: string; message?: string; table?: string };
+  if (e?.code === '23505') return !e.table || e.table === table; // PostgreSQL
+  return e?.code === 'SQLITE_CONSTRAINT' && typeof e.message === 'string' && e.message.includes(`UNIQUE constraint failed: ${table}.`);
+}

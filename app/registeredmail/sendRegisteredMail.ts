@@ -1,0 +1,195 @@
+// The send path, top to bottom: an authenticated sender's SendRegisteredMail request becomes a
+// stored, delivered registered mail with two sealed proofs, all in one transaction; the send-proof
+// leaves only after that transaction has committed.
+import { createHash, randomUUID } from 'node:crypto';
+import { authorise, type AuthenticatedSender } from '../access/index.js';
+import { logRequest } from '../audit/index.js';
+import { deliverIntoEbox, planDelivery } from '../ebox/index.js';
+import { EpostError } from '../errors/index.js';
+import { buildDeliveryProof, buildSendProof, type DocumentFacts } from '../proofs/index.js';
+import { parseSendRegisteredMail, renderSendRegisteredMailResponse, type SendRegisteredMailRequest } from '../soap/index.js';
+import type { VerifiedRequest } from '../wssecurity/index.js';
+import type { ServiceContext } from './context.js';
+import { isUniqueViolation, recordReplayKey } from './replay.js';
+
+export interface AuthenticatedRequest {
+  raw: Buffer;
+  receivedAt: Date;
+  verified: VerifiedRequest;
+  sender: AuthenticatedSender;
+}
+
+export async function sendRegisteredMail(ctx: ServiceContext, request: AuthenticatedRequest): Promise<string> {
+  const { raw, receivedAt, verified, sender } = request;
+
+  // 1. What was asked, validated field by field, and may this sender send it?
+  const mail = parseSendRegisteredMail(verified.operation, { maxDocumentBytes: ctx.config.maxDocumentBytes });
+  authorise(sender, 'SendRegisteredMail', mail.recipient.kind);
+
+  // 2. Integrity: the digest the sender signed must be the digest of the bytes it sent.
+  const digest = createHash('sha256').update(mail.document.content).digest();
+  if (!digest.equals(mail.document.digestSha256)) {
+    throw new EpostError('DigestMismatch', 'The SHA-256 digest of the document content does not match the Digest in the request');
+  }
+  const submissionFingerprint = fingerprintOf(mail);
+
+  // 3. Idempotency: a retry of the same submission gets the original answer and delivers nothing twice.
+  const earlier = await answerForEarlierSubmission(ctx, request, mail, submissionFingerprint);
+  if (earlier) return earlier;
+
+  // 4. The two proofs, sealed and timestamped before the transaction (they are pure computations).
+  const registeredMailId = randomUUID();
+  const document: DocumentFacts = {
+    fileName: mail.document.fileName,
+    mimeType: mail.document.mimeType,
+    size: mail.document.content.length,
+    digestSha256: digest.toString('base64'),
+  };
+  const proofSender = {
+    enterpriseNumber: sender.enterpriseNumber,
+    name: sender.name,
+    certificateSubject: sender.certificateSubject,
+    certificateFingerprintSha256: sender.certificateFingerprintSha256,
+  };
+  const sendProofId = randomUUID();
+  const sendProof = await ctx.sealer.seal(
+    buildSendProof({
+      proofId: sendProofId,
+      registeredMailId,
+      senderReference: mail.senderReference,
+      submissionTime: receivedAt,
+      sender: proofSender,
+      recipient: mail.recipient,
+      subject: mail.subject,
+      ...(mail.language ? { language: mail.language } : {}),
+      document,
+      requestDigestSha256: createHash('sha256').update(raw).digest('base64'),
+    }),
+  );
+  const delivery = planDelivery(mail.recipient, ctx.now());
+  const deliveryProofId = randomUUID();
+  const deliveryProof = await ctx.sealer.seal(
+    buildDeliveryProof({
+      proofId: deliveryProofId,
+      registeredMailId,
+      senderReference: mail.senderReference,
+      deliveryTime: delivery.deliveredAt,
+      sender: proofSender,
+      recipient: mail.recipient,
+      eBox: { kind: delivery.eBox.kind, ownerId: delivery.eBox.ownerId, messageId: delivery.eBoxMessageId },
+      document,
+      sendProof: { proofId: sendProofId, digestSha256: sha256Base64(sendProof) },
+    }),
+  );
+
+  // 5. One transaction: mail, encrypted document, request log with the signed request, eBox entry,
+  //    both proofs and the replay key. Either all of it is stored or none of it.
+  try {
+    await ctx.db.transaction(async (trx) => {
+      await recordReplayKey(trx, verified);
+      await trx('registered_mails').insert({
+        id: registeredMailId,
+        sender_enterprise_number: sender.enterpriseNumber,
+        sender_reference: mail.senderReference,
+        submission_fingerprint: submissionFingerprint,
+        recipient_kind: mail.recipient.kind,
+        recipient_id: mail.recipient.id,
+        subject: mail.subject,
+        language: mail.language ?? null,
+        file_name: document.fileName,
+        mime_type: document.mimeType,
+        size: document.size,
+        digest_sha256: document.digestSha256,
+        submission_time: receivedAt.toISOString(),
+        status: 'DELIVERED',
+      });
+      const sealed = ctx.vault.encrypt(mail.document.content, `document:${registeredMailId}`);
+      await trx('documents').insert({
+        registered_mail_id: registeredMailId,
+        key_id: sealed.keyId,
+        iv: sealed.iv,
+        ciphertext: sealed.ciphertext,
+        auth_tag: sealed.authTag,
+      });
+      await deliverIntoEbox(trx, delivery, registeredMailId);
+      await trx('proofs').insert([
+        proofRow(sendProofId, registeredMailId, 'SendProof', sendProof, receivedAt),
+        proofRow(deliveryProofId, registeredMailId, 'DeliveryProof', deliveryProof, delivery.deliveredAt),
+      ]);
+      await logRequest(trx, ctx.vault, acceptedRecord(request, registeredMailId), raw);
+    });
+  } catch (err) {
+    // A concurrent request with the same SenderReference won the race: answer as for a retry.
+    if (isUniqueViolation(err, 'registered_mails')) {
+      const raced = await answerForEarlierSubmission(ctx, request, mail, submissionFingerprint);
+      if (raced) return raced;
+    }
+    throw err;
+  }
+
+  // 6. Only now, with everything durably stored, the send-proof goes out.
+  return renderSendRegisteredMailResponse({ registeredMailId, submissionTime: receivedAt, sendProof });
+}
+
+/** The original answer when this sender already used this SenderReference, DuplicateReference when for other content. */
+async function answerForEarlierSubmission(
+  ctx: ServiceContext,
+  request: AuthenticatedRequest,
+  mail: SendRegisteredMailRequest,
+  submissionFingerprint: string,
+): Promise<string | undefined> {
+  const existing = await ctx.db('registered_mails')
+    .where({ sender_enterprise_number: request.sender.enterpriseNumber, sender_reference: mail.senderReference })
+    .first('id', 'submission_fingerprint', 'submission_time');
+  if (!existing) return undefined;
+  if (existing.submission_fingerprint !== submissionFingerprint) {
+    throw new EpostError(
+      'DuplicateReference',
+      `SenderReference "${mail.senderReference}" was already used for registered mail ${existing.id} with different content`,
+    );
+  }
+  const proof = await ctx.db('proofs').where({ registered_mail_id: existing.id, kind: 'SendProof' }).first('sealed_xml');
+  await ctx.db.transaction(async (trx) => {
+    await recordReplayKey(trx, request.verified);
+    await logRequest(trx, ctx.vault, acceptedRecord(request, existing.id), request.raw);
+  });
+  return renderSendRegisteredMailResponse({
+    registeredMailId: existing.id,
+    submissionTime: new Date(existing.submission_time),
+    sendProof: Buffer.from(proof.sealed_xml),
+  });
+}
+
+/** What identifies a submission's content, so that a retry can be told from a reuse of the reference. */
+function fingerprintOf(mail: SendRegisteredMailRequest): string {
+  const identity = [
+    mail.recipient.kind,
+    mail.recipient.id,
+    mail.subject,
+    mail.language ?? '',
+    mail.document.fileName,
+    mail.document.mimeType,
+    mail.document.digestSha256.toString('base64'),
+  ];
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}
+
+function acceptedRecord(request: AuthenticatedRequest, registeredMailId: string) {
+  return {
+    receivedAt: request.receivedAt,
+    operation: 'SendRegisteredMail',
+    outcome: 'accepted' as const,
+    certificateSubject: request.sender.certificateSubject,
+    certificateFingerprint: request.sender.certificateFingerprintSha256,
+    senderEnterpriseNumber: request.sender.enterpriseNumber,
+    registeredMailId,
+  };
+}
+
+function proofRow(id: string, registeredMailId: string, kind: string, sealed: Buffer, createdAt: Date) {
+  return { id, registered_mail_id: registeredMailId, kind, sealed_xml: sealed, digest_sha256: sha256Base64(sealed), created_at: createdAt.toISOString() };
+}
+
+function sha256Base64(data: Buffer): string {
+  return createHash('sha256').update(data).digest('base64');
+}

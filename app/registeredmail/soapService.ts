@@ -1,0 +1,85 @@
+// The SOAP service behind POST /soap/RegisteredMail: the WS-Security gate, then the operation named
+// by the signed Body (never by the unsigned SOAPAction), then a response or a fault. Every request,
+// accepted or refused, leaves a record in the request log.
+import { senderForCertificate, type AuthenticatedSender } from '../access/index.js';
+import { logRequest } from '../audit/index.js';
+import { asEpostError, type EpostError } from '../errors/index.js';
+import { checkSoapAction, operationOf, renderFault, type OperationName } from '../soap/index.js';
+import { verifyRequest, type VerifiedRequest } from '../wssecurity/index.js';
+import type { ServiceContext } from './context.js';
+import { getProofOfDelivery } from './getProofOfDelivery.js';
+import { refuseReplay } from './replay.js';
+import { sendRegisteredMail } from './sendRegisteredMail.js';
+
+export interface SoapExchange {
+  raw: Buffer;
+  soapAction: string | undefined;
+  receivedAt: Date;
+  /** A refusal already decided at the HTTP edge (size, encoding); still logged like any other. */
+  refusal?: EpostError | undefined;
+}
+
+export interface SoapAnswer {
+  /** 200 for a response, 500 for a fault (SOAP 1.1 over HTTP). */
+  httpStatus: number;
+  xml: string;
+  fault?: EpostError;
+}
+
+export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExchange): Promise<SoapAnswer> {
+  let verified: VerifiedRequest | undefined;
+  let operation: OperationName | undefined;
+  let sender: AuthenticatedSender | undefined;
+  try {
+    if (exchange.refusal) throw exchange.refusal;
+    verified = await verifyRequest(exchange.raw, {
+      now: exchange.receivedAt,
+      maxTtlSeconds: ctx.config.timestampMaxTtlSeconds,
+      clockSkewSeconds: ctx.config.clockSkewSeconds,
+      maxRequestBytes: ctx.config.maxRequestBytes,
+      trust: ctx.trust,
+    });
+    operation = operationOf(verified.operation);
+    checkSoapAction(exchange.soapAction, operation);
+    await refuseReplay(ctx.db, verified);
+    sender = await senderForCertificate(ctx.db, verified.certificateFingerprintSha256, verified.certificate.subject);
+    const request = { raw: exchange.raw, receivedAt: exchange.receivedAt, verified, sender };
+    const xml = operation === 'SendRegisteredMail' ? await sendRegisteredMail(ctx, request) : await getProofOfDelivery(ctx, request);
+    return { httpStatus: 200, xml };
+  } catch (thrown) {
+    const fault = asEpostError(thrown);
+    if (fault.cause && fault.code === 'ServiceUnavailable') console.error('request failed unexpectedly:', fault.cause);
+    await logRefusal(ctx, exchange, fault, verified, operation, sender);
+    return { httpStatus: 500, xml: renderFault(fault), fault };
+  }
+}
+
+/** A refusal is a disturbance: recorded with what was presented, the fault and the (capped) request. */
+async function logRefusal(
+  ctx: ServiceContext,
+  exchange: SoapExchange,
+  fault: EpostError,
+  verified: VerifiedRequest | undefined,
+  operation: OperationName | undefined,
+  sender: AuthenticatedSender | undefined,
+): Promise<void> {
+  try {
+    await logRequest(
+      ctx.db,
+      ctx.vault,
+      {
+        receivedAt: exchange.receivedAt,
+        ...(operation ? { operation } : {}),
+        outcome: 'refused',
+        faultCode: fault.code,
+        faultReason: fault.message,
+        ...(verified ? { certificateSubject: verified.certificate.subject, certificateFingerprint: verified.certificateFingerprintSha256 } : {}),
+        ...(sender ? { senderEnterpriseNumber: sender.enterpriseNumber } : {}),
+      },
+      exchange.raw,
+    );
+  } catch (err) {
+    // The refusal stands even if the log is unavailable; the operator must see that it was not logged.
+    console.error(`request log unavailable while refusing a request (${fault.code}):`, err);
+  }
+}

@@ -1,0 +1,63 @@
+// The database: SQLite by default (one file, WAL, synchronous=FULL so a commit survives a power cut),
+// PostgreSQL when DATABASE_URL is set. The same knex migrations build both.
+import fs from 'node:fs';
+import path from 'node:path';
+import knexModule, { type Knex } from 'knex';
+import type { EpostConfig } from '../config/index.js';
+import * as m001 from '../../db/migrations/001_registered_mail.js';
+
+export type Database = Knex;
+
+const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
+  '001_registered_mail': m001,
+};
+
+// Migrations are TypeScript modules imported here, so the migrator never loads files by itself.
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};
+
+export async function openDatabase(config: Pick<EpostConfig, 'dbFile' | 'databaseUrl'>): Promise<Database> {
+  const db = config.databaseUrl ? openPostgres(config.databaseUrl) : openSqlite(config.dbFile);
+  await db.migrate.latest({ migrationSource });
+  return db;
+}
+
+function openSqlite(file: string): Database {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  return knexModule({
+    client: 'sqlite3',
+    connection: { filename: file },
+    useNullAsDefault: true,
+    // One connection: SQLite serialises writers anyway, and one connection keeps a transaction's
+    // statements and the pragmas on the same handle.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (conn: { run(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+        const pragmas = ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = FULL', 'PRAGMA foreign_keys = ON', 'PRAGMA busy_timeout = 5000'];
+        const next = (i: number): void => {
+          if (i === pragmas.length) return done(null, conn);
+          conn.run(pragmas[i]!, (err) => (err ? done(err, conn) : next(i + 1)));
+        };
+        next(0);
+      },
+    },
+  });
+}
+
+function openPostgres(url: string): Database {
+  return knexModule({
+    client: 'pg',
+    connection: url,
+    pool: {
+      min: 1,
+      max: 10,
+      afterCreate: (conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+        conn.query('SET synchronous_commit = on', (err) => done(err, conn));
+      },
+    },
+  });
+}

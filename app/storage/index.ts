@@ -1,0 +1,2 @@
+export { openDatabase, type Database } from './database.js';
+export { DataVault, loadDataVault, type Sealed } from './vault.js';
