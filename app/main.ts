@@ -11,6 +11,7 @@ const relative = (p: string) => path.relative(projectRoot, p) || '.';
 
 console.log(`ePost registered-mail service listening on ${service.baseUrl}`);
 console.log(`  WSDL:      ${service.baseUrl}/soap/RegisteredMail?wsdl`);
+console.log(`  client-certificate (2-way TLS) listener: ${service.mtlsBaseUrl}`);
 console.log(`  database:  ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : relative(config.dbFile)}`);
 console.log(`  certs:     ${relative(config.certsDir)}`);
 const demo = service.devPki?.senders[0];

@@ -7,7 +7,7 @@ import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ALL_OPERATIONS, ALL_RECIPIENT_KINDS, registerSenderCertificate, registerSenderOrganisation } from './access/index.js';
 import type { EpostConfig } from './config/index.js';
-import { createHttpsServer } from './http/server.js';
+import { createApp, createHttpsServer, createMutualTlsServer } from './http/server.js';
 import { ensureDevPki, pkiLayout, TrustStore, type DevPkiManifest } from './pki/index.js';
 import { ProofSealer } from './proofs/index.js';
 import type { ServiceContext } from './registeredmail/context.js';
@@ -18,8 +18,12 @@ import { BuiltInTimestampAuthority } from './timestamp/index.js';
 export interface RunningService {
   ctx: ServiceContext;
   server: Server;
-  /** https://host:port of the listening server. */
+  /** The listener that requires a TLS client certificate. */
+  mtlsServer: Server;
+  /** https://host:port of the ordinary listener. */
   baseUrl: string;
+  /** https://host:port of the client-certificate listener. */
+  mtlsBaseUrl: string;
   devPki: DevPkiManifest | undefined;
   close(): Promise<void>;
 }
@@ -63,28 +67,43 @@ async function registerDemoSenders(ctx: ServiceContext, devPki: DevPkiManifest):
   }
 }
 
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
+}
+
 export async function startService(config: EpostConfig): Promise<RunningService> {
   const { ctx, devPki } = await assembleContext(config);
   const layout = pkiLayout(config.certsDir);
-  const server = createHttpsServer(ctx, { cert: fs.readFileSync(layout.tlsCert, 'utf8'), key: fs.readFileSync(layout.tlsKey, 'utf8') });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const tls = { cert: fs.readFileSync(layout.tlsCert, 'utf8'), key: fs.readFileSync(layout.tlsKey, 'utf8') };
+  const app = createApp(ctx);
+  const server = createHttpsServer(ctx, tls, app);
+  // TLS clients are verified against the same anchors (and intermediates) as message signers.
+  const mtlsServer = createMutualTlsServer(ctx, tls, [...readPems(layout.anchorsDir), ...readPems(layout.intermediatesDir)], app);
+  const port = await listen(server, config.port, config.host);
+  const mtlsPort = await listen(mtlsServer, config.mtlsPort, config.host);
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const purge = setInterval(() => void purgeExpiredReplayKeys(ctx.db, ctx.now()).catch(() => undefined), 60_000);
   purge.unref();
   return {
     ctx,
     server,
-    baseUrl: `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    mtlsServer,
+    baseUrl: `https://${host}:${port}`,
+    mtlsBaseUrl: `https://${host}:${mtlsPort}`,
     devPki,
     async close() {
       clearInterval(purge);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await Promise.all([closeServer(server), closeServer(mtlsServer)]);
       await ctx.db.destroy();
     },
   };

@@ -19,6 +19,8 @@ export interface SenderClientOptions {
   tlsCaPem: string | string[];
   /** Lifetime of the wsu:Timestamp of each request, in seconds (default 300). */
   ttlSeconds?: number;
+  /** Two-way TLS: present this certificate and key in the TLS handshake (normally the signing ones). */
+  tlsClient?: { cert: string; key: string };
 }
 
 export type RecipientAddress = { kind: 'citizen'; ssin: string } | { kind: 'enterprise'; enterpriseNumber: string };
@@ -144,7 +146,7 @@ export class SenderClient {
 
 /** One HTTPS POST of a SOAP request; the TLS server certificate is verified against tlsCaPem. */
 export function postSoap(
-  options: Pick<SenderClientOptions, 'baseUrl' | 'tlsCaPem'>,
+  options: Pick<SenderClientOptions, 'baseUrl' | 'tlsCaPem' | 'tlsClient'>,
   envelope: string | Buffer,
   soapAction: string,
   extraHeaders: Record<string, string> = {},
@@ -157,6 +159,7 @@ export function postSoap(
       {
         method: 'POST',
         ca: options.tlsCaPem,
+        ...(options.tlsClient ? { cert: options.tlsClient.cert, key: options.tlsClient.key } : {}),
         headers: {
           'Content-Type': 'text/xml; charset=utf-8',
           SOAPAction: `"${soapAction}"`,

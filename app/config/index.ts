@@ -10,6 +10,13 @@ export interface EpostConfig {
   port: number;
   /** Interface to listen on (EPOST_HOST); loopback by default so a development start exposes nothing. */
   host: string;
+  /**
+   * HTTPS port that requires a TLS client certificate chaining to the trust anchors
+   * (EPOST_MTLS_PORT, default 8444): eBox readers, security advisors, and SOAP senders under 2-way TLS.
+   */
+  mtlsPort: number;
+  /** 'required': SOAP requests must arrive over the client-certificate port, signed by that same certificate (EPOST_SOAP_MTLS). */
+  soapMutualTls: 'off' | 'required';
   /** SQLite file (EPOST_DB); ignored when databaseUrl is set. */
   dbFile: string;
   /** PostgreSQL connection string (DATABASE_URL); overrides dbFile. */
@@ -48,11 +55,20 @@ function boolFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): bool
   throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EpostConfig {
   const certsDir = path.resolve(projectRoot, env.EPOST_CERTS_DIR || 'certs');
   return {
     port: intFrom(env, 'EPOST_PORT', 8443, 0, 65535),
     host: env.EPOST_HOST || '127.0.0.1',
+    mtlsPort: intFrom(env, 'EPOST_MTLS_PORT', 8444, 0, 65535),
+    soapMutualTls: oneOf(env, 'EPOST_SOAP_MTLS', ['off', 'required'] as const, 'off'),
     dbFile: path.resolve(projectRoot, env.EPOST_DB || path.join('db', 'epost.sqlite')),
     databaseUrl: env.DATABASE_URL || undefined,
     certsDir,

@@ -1,6 +1,7 @@
 // The HTTPS edge: TLS 1.2+ with a short cipher list, the SOAP endpoint and its WSDL, health.
 // It turns bytes into a SoapExchange and answers; everything else happens further in.
 import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import express, { type Request, type Response } from 'express';
 import { handleSoapRequest } from '../registeredmail/soapService.js';
 import type { ServiceContext } from '../registeredmail/context.js';
@@ -43,6 +44,7 @@ export function createApp(ctx: ServiceContext): express.Express {
       soapAction: Array.isArray(soapAction) ? soapAction.join(',') : soapAction,
       receivedAt,
       refusal,
+      tlsClientCertificate: verifiedClientCertificate(req),
     });
     if (refusal) res.set('Connection', 'close');
     res.status(answer.httpStatus).type('text/xml; charset=utf-8').send(answer.xml);
@@ -63,6 +65,17 @@ export function createApp(ctx: ServiceContext): express.Express {
   return app;
 }
 
+/**
+ * The TLS client certificate (DER) when the connection came through the client-certificate listener,
+ * where Node has already verified it against the trust anchors; undefined on the ordinary listener.
+ */
+export function verifiedClientCertificate(req: Request): Buffer | undefined {
+  const socket = req.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+  const peer = socket.getPeerCertificate();
+  return peer && peer.raw ? peer.raw : undefined;
+}
+
 /** RFC 9457 problem details for the non-SOAP surfaces. */
 export function problem(res: Response, status: number, title: string, detail: string): void {
   res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail }));
@@ -73,15 +86,19 @@ export interface TlsMaterial {
   key: string;
 }
 
-export function createHttpsServer(ctx: ServiceContext, tls: TlsMaterial): https.Server {
-  return https.createServer(
-    {
-      cert: tls.cert,
-      key: tls.key,
-      minVersion: 'TLSv1.2',
-      ciphers: TLS_CIPHERS,
-      honorCipherOrder: true,
-    },
-    createApp(ctx),
-  );
+function tlsOptions(tls: TlsMaterial): https.ServerOptions {
+  return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true };
+}
+
+export function createHttpsServer(ctx: ServiceContext, tls: TlsMaterial, app = createApp(ctx)): https.Server {
+  return https.createServer(tlsOptions(tls), app);
+}
+
+/**
+ * The client-certificate listener: Node refuses the handshake unless the client presents a
+ * certificate chaining to `clientCaPems` (the trust anchors and intermediates), so every request
+ * that reaches the app here comes with a verified certificate.
+ */
+export function createMutualTlsServer(ctx: ServiceContext, tls: TlsMaterial, clientCaPems: string[], app = createApp(ctx)): https.Server {
+  return https.createServer({ ...tlsOptions(tls), requestCert: true, rejectUnauthorized: true, ca: clientCaPems }, app);
 }

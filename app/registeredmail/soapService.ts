@@ -3,7 +3,7 @@
 // accepted or refused, leaves a record in the request log.
 import { senderForCertificate, type AuthenticatedSender } from '../access/index.js';
 import { logRequest } from '../audit/index.js';
-import { asEpostError, type EpostError } from '../errors/index.js';
+import { asEpostError, EpostError } from '../errors/index.js';
 import { checkSoapAction, operationOf, renderFault, type OperationName } from '../soap/index.js';
 import { verifyRequest, type VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
@@ -17,6 +17,8 @@ export interface SoapExchange {
   receivedAt: Date;
   /** A refusal already decided at the HTTP edge (size, encoding); still logged like any other. */
   refusal?: EpostError | undefined;
+  /** DER of the TLS client certificate, verified by the client-certificate listener; absent on the ordinary one. */
+  tlsClientCertificate?: Buffer | undefined;
 }
 
 export interface SoapAnswer {
@@ -32,6 +34,9 @@ export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExcha
   let sender: AuthenticatedSender | undefined;
   try {
     if (exchange.refusal) throw exchange.refusal;
+    if (ctx.config.soapMutualTls === 'required' && !exchange.tlsClientCertificate) {
+      throw new EpostError('InvalidSecurity', 'Two-way TLS is required: send over the client-certificate port with the signing certificate');
+    }
     verified = await verifyRequest(exchange.raw, {
       now: exchange.receivedAt,
       maxTtlSeconds: ctx.config.timestampMaxTtlSeconds,
@@ -39,6 +44,7 @@ export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExcha
       maxRequestBytes: ctx.config.maxRequestBytes,
       trust: ctx.trust,
     });
+    if (ctx.config.soapMutualTls === 'required') assertTlsClientIsSigner(verified, exchange.tlsClientCertificate);
     operation = operationOf(verified.operation);
     checkSoapAction(exchange.soapAction, operation);
     await refuseReplay(ctx.db, verified);
@@ -51,6 +57,13 @@ export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExcha
     if (fault.cause && fault.code === 'ServiceUnavailable') console.error('request failed unexpectedly:', fault.cause);
     await logRefusal(ctx, exchange, fault, verified, operation, sender);
     return { httpStatus: 500, xml: renderFault(fault), fault };
+  }
+}
+
+/** Under two-way TLS the connection and the message must be authenticated by the same certificate. */
+function assertTlsClientIsSigner(verified: VerifiedRequest, tlsClientCertificate: Buffer | undefined): void {
+  if (!tlsClientCertificate || !tlsClientCertificate.equals(verified.certificateDer)) {
+    throw new EpostError('FailedAuthentication', 'The TLS client certificate is not the certificate that signed the message');
   }
 }
 

@@ -40,7 +40,7 @@ export interface StoredCounts {
 export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
   const { certsDir, devPki } = await testPki();
   const dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'epost-db-')), 'epost.sqlite');
-  const config = loadConfig({ EPOST_PORT: '0', EPOST_DB: dbFile, EPOST_CERTS_DIR: certsDir, ...env });
+  const config = loadConfig({ EPOST_PORT: '0', EPOST_MTLS_PORT: '0', EPOST_DB: dbFile, EPOST_CERTS_DIR: certsDir, ...env });
   const service = await startService(config);
   const rootCaPem = fs.readFileSync(devPki.rootCaCert, 'utf8');
   const count = async (table: string) => Number((await service.ctx.db(table).count({ n: '*' }))[0]!.n);
