@@ -33,7 +33,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('language', 2).nullable();
     t.text('file_name').notNullable();
     t.string('mime_type', 255).notNullable();
-    t.bigInteger('size').notNullable();
+    t.integer('size').notNullable(); // bytes; documents are bounded well below 2 GiB
     t.string('digest_sha256', 44).notNullable();
     t.string('submission_time', 30).notNullable();
     t.string('status', 16).notNullable();
@@ -84,7 +84,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('sender_enterprise_number', 10).nullable();
     t.string('registered_mail_id', 36).nullable();
     t.string('request_sha256', 64).notNullable();
-    t.bigInteger('request_size').notNullable();
+    t.integer('request_size').notNullable();
     // The request exactly as received, encrypted at rest like documents (truncated only for refusals).
     t.string('request_key_id', 16).notNullable();
     t.binary('request_iv').notNullable();

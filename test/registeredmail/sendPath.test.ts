@@ -9,7 +9,7 @@ import { enterpriseNumberFrom, ssinFrom } from '../../app/identifiers/index.js';
 import { issueCertificate, loadIssuer, x509 } from '../../app/pki/issue.js';
 import { signRequest } from '../../app/wssecurity/index.js';
 import { verifyProofIndependently } from '../helpers/independentVerifiers.js';
-import { pkiLayout, startTestService, type StoredCounts, type TestService } from '../helpers/service.js';
+import { pkiLayout, startTestService, testBackend, type StoredCounts, type TestService } from '../helpers/service.js';
 
 const CITIZEN = ssinFrom('850730033');
 const CITIZEN_2000 = ssinFrom('030215123', true);
@@ -27,7 +27,7 @@ function submission(overrides: Partial<RegisteredMailSubmission> = {}): Register
   };
 }
 
-describe('registered-mail send path (HTTPS, SQLite, development PKI)', function () {
+describe(`registered-mail send path (HTTPS, ${testBackend}, development PKI)`, function () {
   let service: TestService;
   let client: SenderClient;
 
