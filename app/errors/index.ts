@@ -77,3 +77,12 @@ export function asEpostError(err: unknown): EpostError {
   if (err instanceof EpostError) return err;
   return new EpostError('ServiceUnavailable', 'The service could not process the request; retry later with the same SenderReference', err);
 }
+
+/** One bounded line about an unexpected error for the operator's log: never the payloads it may quote. */
+export function describeForOperator(err: unknown): string {
+  const e = err as { name?: string; code?: string; message?: string };
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  // Database drivers quote the whole statement, values included, before the reason: keep the reason.
+  const reason = message.includes(' - ') ? message.slice(message.lastIndexOf(' - ') + 3) : message;
+  return `${e?.name ?? 'Error'}${e?.code ? ` [${e.code}]` : ''}: ${reason.slice(0, 300)}`;
+}
