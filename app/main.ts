@@ -6,7 +6,7 @@ import { ssinFrom } from './identifiers/index.js';
 import { startService } from './service.js';
 
 const config = loadConfig();
-const service = await startService(config);
+const service = await startService(config, { processMetrics: true });
 const relative = (p: string) => path.relative(projectRoot, p) || '.';
 
 console.log(`ePost registered-mail service listening on ${service.baseUrl}`);

@@ -1,19 +1,25 @@
 // Assembles the service from its configuration: development PKI (when enabled), database and
 // migrations, data key, trust store, timestamping authority and sealer. Used by `npm start`, the
 // scripts and the tests alike, so all of them run the same service.
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { AuditLog } from './audit/index.js';
 import { ALL_OPERATIONS, ALL_RECIPIENT_KINDS, registerSenderCertificate, registerSenderOrganisation } from './access/index.js';
 import type { EpostConfig } from './config/index.js';
 import { createApp, createHttpsServer, createMutualTlsServer } from './http/server.js';
+import { checkReadiness, createLogger, ServiceMetrics, type Logger } from './operations/index.js';
+import type { TimestampAuthority } from './timestamp/index.js';
 import { ensureDevPki, pkiLayout, TrustStore, type DevPkiManifest } from './pki/index.js';
-import { ProofSealer } from './proofs/index.js';
+import { ensureDevEboxReaders, expireDueMessages, registerDevEboxReaders } from './ebox/index.js';
+import { describeForOperator } from './errors/index.js';
+import { EVIDENCE_NS, sealerFromConfig } from './proofs/index.js';
 import type { ServiceContext } from './registeredmail/context.js';
 import { purgeExpiredReplayKeys } from './registeredmail/replay.js';
 import { loadDataVault, openDatabase } from './storage/index.js';
-import { BuiltInTimestampAuthority } from './timestamp/index.js';
+import { timestampAuthorityFromConfig } from './timestamp/index.js';
 
 export interface RunningService {
   ctx: ServiceContext;
@@ -25,6 +31,9 @@ export interface RunningService {
   /** https://host:port of the client-certificate listener. */
   mtlsBaseUrl: string;
   devPki: DevPkiManifest | undefined;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  /** Graceful shutdown: stop accepting, let in-flight requests finish (bounded), then close. */
   close(): Promise<void>;
 }
 
@@ -37,21 +46,39 @@ function readPems(dir: string): string[] {
     .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
 }
 
-export async function assembleContext(config: EpostConfig): Promise<{ ctx: ServiceContext; devPki: DevPkiManifest | undefined }> {
+/** The timestamping authority, counting the tokens it issues for the metrics. */
+function countedTimestamps(tsa: TimestampAuthority, metrics: ServiceMetrics): TimestampAuthority {
+  return {
+    async timestamp(imprint: Buffer) {
+      const token = await tsa.timestamp(imprint);
+      metrics.timestampTokens.inc();
+      return token;
+    },
+  };
+}
+
+export async function assembleContext(
+  config: EpostConfig,
+  metrics = new ServiceMetrics(),
+): Promise<{ ctx: ServiceContext; devPki: DevPkiManifest | undefined; tsa: TimestampAuthority }> {
   const layout = pkiLayout(config.certsDir);
   const devPki = config.devPki ? await ensureDevPki(config.certsDir) : undefined;
+  // Development eBox readers (a citizen CA, a demo citizen and enterprise user) before the
+  // client-certificate listener reads the trusted CAs.
+  const readers = config.devPki ? await ensureDevEboxReaders(config.certsDir, config.eboxReaderCaDir) : undefined;
   const db = await openDatabase(config);
   const vault = loadDataVault(config.dataKeyBase64, config.devPki ? path.join(layout.devDir, 'data-key.b64') : undefined);
-  const trust = TrustStore.fromDirectories(layout.anchorsDir, layout.intermediatesDir);
-  const tsa = await BuiltInTimestampAuthority.fromPem(fs.readFileSync(layout.tsaCert, 'utf8'), fs.readFileSync(layout.tsaKey, 'utf8'));
-  const sealer = await ProofSealer.fromPem({
-    sealingCertPem: fs.readFileSync(layout.sealingCert, 'utf8'),
-    sealingKeyPem: fs.readFileSync(layout.sealingKey, 'utf8'),
-    tsa,
-  });
-  const ctx: ServiceContext = { config, db, vault, trust, sealer, now: () => new Date() };
+  const trust = TrustStore.fromConfig(config);
+  // The built-in authority, or an external one (EPOST_TSA_URL); the sealing key from its file or a
+  // PKCS#11 token (EPOST_SEALING_PKCS11_MODULE).
+  const tsa = countedTimestamps(await timestampAuthorityFromConfig(config), metrics);
+  const sealer = await sealerFromConfig(config, tsa);
+  // The log reads the service's clock through ctx, so a test that pins ctx.now pins the log too.
+  const audit = await AuditLog.open(config, db, vault, () => ctx.now(), tsa);
+  const ctx: ServiceContext = { config, db, vault, trust, sealer, audit, now: () => new Date() };
   if (devPki) await registerDemoSenders(ctx, devPki);
-  return { ctx, devPki };
+  if (readers) await registerDevEboxReaders(ctx, readers);
+  return { ctx, devPki, tsa };
 }
 
 /** The demo institutions of the development PKI may send to every kind of eBox. */
@@ -75,25 +102,45 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   return (server.address() as AddressInfo).port;
 }
 
-async function closeServer(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-  await closed;
-}
+/** A minimal document sealed (never stored) by the readiness check: proves the sealing key and the TSA answer. */
+const READINESS_PROBE_XML = `<EvidenceBundleManifest xmlns="${EVIDENCE_NS}"/>`;
 
-export async function startService(config: EpostConfig): Promise<RunningService> {
-  const { ctx, devPki } = await assembleContext(config);
+/** Longest a shutdown waits for in-flight requests before closing their connections. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+export async function startService(config: EpostConfig, options: { processMetrics?: boolean } = {}): Promise<RunningService> {
+  const metrics = new ServiceMetrics(options);
+  const logger = createLogger(config.logLevel);
+  const { ctx, devPki, tsa } = await assembleContext(config, metrics);
   const layout = pkiLayout(config.certsDir);
   const tls = { cert: fs.readFileSync(layout.tlsCert, 'utf8'), key: fs.readFileSync(layout.tlsKey, 'utf8') };
-  const app = createApp(ctx);
-  const server = createHttpsServer(ctx, tls, app);
+  for (const [name, file] of [['tls', layout.tlsCert], ['sealing', layout.sealingCert], ['tsa', layout.tsaCert]] as const) {
+    metrics.watchCertificate(name, new Date(new X509Certificate(fs.readFileSync(file)).validTo));
+  }
+  let accepting = true;
+  const app = createApp(ctx, {
+    metrics,
+    logger,
+    accepting: () => accepting,
+    readiness: () =>
+      checkReadiness({
+        db: ctx.db,
+        timestampProbe: (imprint) => tsa.timestamp(imprint),
+        sealProbe: () => ctx.sealer.seal(READINESS_PROBE_XML),
+      }),
+  });
+  const server = createHttpsServer(tls, app);
   // TLS clients are verified against the same anchors (and intermediates) as message signers.
-  const mtlsServer = createMutualTlsServer(ctx, tls, [...readPems(layout.anchorsDir), ...readPems(layout.intermediatesDir)], app);
+  const mtlsServer = createMutualTlsServer(tls, [...readPems(layout.anchorsDir), ...readPems(layout.intermediatesDir)], app);
   const port = await listen(server, config.port, config.host);
   const mtlsPort = await listen(mtlsServer, config.mtlsPort, config.host);
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const purge = setInterval(() => void purgeExpiredReplayKeys(ctx.db, ctx.now()).catch(() => undefined), 60_000);
   purge.unref();
+  // Messages past their retention leave the eBoxes, each with its expiry evidence.
+  const expiry = setInterval(() => void expireDueMessages(ctx).catch((err) => logger.warn(`eBox expiry sweep failed: ${describeForOperator(err)}`)), config.retentionSweepSeconds * 1000);
+  expiry.unref();
+  ctx.audit.start();
   return {
     ctx,
     server,
@@ -101,9 +148,19 @@ export async function startService(config: EpostConfig): Promise<RunningService>
     baseUrl: `https://${host}:${port}`,
     mtlsBaseUrl: `https://${host}:${mtlsPort}`,
     devPki,
+    metrics,
+    logger,
     async close() {
+      accepting = false;
       clearInterval(purge);
-      await Promise.all([closeServer(server), closeServer(mtlsServer)]);
+      clearInterval(expiry);
+      const closed = Promise.all([server, mtlsServer].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      for (const s of [server, mtlsServer]) s.closeIdleConnections();
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      while (metrics.inFlightCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const s of [server, mtlsServer]) s.closeAllConnections();
+      await closed;
+      await ctx.audit.stop();
       await ctx.db.destroy();
     },
   };

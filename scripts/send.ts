@@ -1,24 +1,14 @@
 // npm run send -- --cert <sender.pem> --key <sender.key.pem> --to citizen:<SSIN> --file <doc> --subject "..."
 // Sends one registered mail with a WS-Security-signed request and writes the returned send-proof.
+// npm run send -- --batch <manifest.csv | directory> [--out <dir>] [--concurrency 4] [--subject "..."]
+// Sends many, resumably: re-running the same command after an interruption sends only what is left.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { mimeTypeOf, progressPrinter, readManifest, sendBulk } from '../app/client/bulk.js';
 import { parseRecipient } from '../app/client/index.js';
 import { clientFrom, connectionOptions, fail, run } from './cli.js';
-
-const MIME_TYPES: Record<string, string> = {
-  '.pdf': 'application/pdf',
-  '.txt': 'text/plain',
-  '.md': 'text/markdown',
-  '.xml': 'application/xml',
-  '.html': 'text/html',
-  '.json': 'application/json',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  '.odt': 'application/vnd.oasis.opendocument.text',
-};
 
 run(async () => {
   const { values } = parseArgs({
@@ -31,8 +21,23 @@ run(async () => {
       mime: { type: 'string' },
       language: { type: 'string' },
       out: { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
     },
   });
+  if (values.batch) {
+    if (!fs.existsSync(values.batch)) fail(`${values.batch}: no such file or directory`);
+    const items = readManifest(values.batch, values.subject);
+    const outDir = values.out ?? `${values.batch.replace(/\/$/, '')}.epost`;
+    const { progress } = await sendBulk(clientFrom(values), items, {
+      outDir,
+      concurrency: Number(values.concurrency ?? 4),
+      onProgress: progressPrinter(),
+    });
+    console.log(`Sent ${progress.sent} of ${progress.total} (${progress.failed} failed); report: ${path.join(outDir, 'report.csv')}, proofs: ${path.join(outDir, 'proofs')}`);
+    if (progress.failed > 0) process.exitCode = 1;
+    return;
+  }
   if (!values.to || !values.file || !values.subject) fail('--to, --file and --subject are required');
   if (!fs.existsSync(values.file)) fail(`${values.file}: no such file`);
   const language = values.language as 'fr' | 'nl' | 'de' | 'en' | undefined;
@@ -45,7 +50,7 @@ run(async () => {
     ...(language ? { language } : {}),
     document: {
       fileName: path.basename(values.file),
-      mimeType: values.mime ?? MIME_TYPES[path.extname(values.file).toLowerCase()] ?? 'application/octet-stream',
+      mimeType: values.mime ?? mimeTypeOf(values.file),
       content: fs.readFileSync(values.file),
     },
   });

@@ -1,7 +1,9 @@
 // Access management: which organisations may send, with which certificates, which operations and
 // to which kinds of recipients. A certificate authenticates only once it is registered here.
 import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
+import type { AuditLog } from '../audit/index.js';
 import { EpostError } from '../errors/index.js';
+import { x509 } from '../pki/index.js';
 import type { RecipientKind } from '../identifiers/index.js';
 import { isValidEnterpriseNumber } from '../identifiers/index.js';
 import type { Database } from '../storage/index.js';
@@ -70,6 +72,14 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
   if (!row) {
     throw new EpostError('FailedAuthentication', 'The signing certificate is not registered for any sender organisation');
   }
+  // A registration cannot make one organisation's certificate speak for another.
+  const named = enterpriseNumbersNamedBy(subject);
+  if (named.length > 0 && !named.includes(row.enterprise_number)) {
+    throw new EpostError(
+      'FailedAuthentication',
+      `The signing certificate belongs to organisation ${named.join(', ')} (organizationIdentifier) but is registered for ${row.enterprise_number}`,
+    );
+  }
   return {
     enterpriseNumber: row.enterprise_number,
     name: row.name,
@@ -87,4 +97,171 @@ export function authorise(sender: SenderOrganisation, operation: SenderOperation
   if (recipientKind && !sender.allowedRecipientKinds.includes(recipientKind)) {
     throw new EpostError('NotAuthorized', `${sender.name} (${sender.enterpriseNumber}) may not send to ${recipientKind} eBoxes`);
   }
+}
+
+// --- Sender certificate lifecycle: register, list, revoke (npm run admin). Every change is recorded
+// in the processing log, in the same transaction, with who made it.
+
+export interface SenderOrganisationRecord extends SenderOrganisation {
+  registeredAt: string;
+}
+
+export interface SenderCertificateRecord {
+  fingerprintSha256: string;
+  enterpriseNumber: string;
+  subject: string;
+  notAfter: string;
+  registeredAt: string;
+  revokedAt: string | null;
+}
+
+/** Who makes an access-management change, and the log it is recorded in (none in tests of this module alone). */
+export interface SenderAdministrator {
+  executor: string;
+  log?: Pick<AuditLog, 'append'>;
+  now?: () => Date;
+}
+
+/**
+ * The enterprise numbers a certificate subject names in organizationIdentifier (ETSI EN 319 412-1:
+ * "NTRBE-" or "VATBE-" followed by the number). Empty when the subject names none or cannot be read.
+ */
+export function enterpriseNumbersNamedBy(subject: string): string[] {
+  let values: string[];
+  try {
+    values = new x509.Name(subject).getField('2.5.4.97');
+  } catch {
+    return [];
+  }
+  return values.map((value) => {
+    const match = /^(?:NTR|VAT)BE-?([0-9.\s]+)$/i.exec(value.trim());
+    return match ? match[1]!.replace(/\D/g, '') : value.trim();
+  });
+}
+
+function certificateFrom(row: Record<string, unknown>): SenderCertificateRecord {
+  return {
+    fingerprintSha256: String(row.fingerprint_sha256),
+    enterpriseNumber: String(row.enterprise_number),
+    subject: String(row.subject),
+    notAfter: String(row.not_after),
+    registeredAt: String(row.registered_at),
+    revokedAt: (row.revoked_at as string | null) ?? null,
+  };
+}
+
+async function recordChange(trx: Database, by: SenderAdministrator, responsible: string, details: Record<string, string | number | boolean | null>): Promise<void> {
+  await by.log?.append(trx, { operation: 'AdministrativeChange', outcome: 'completed', responsible, executor: by.executor, details });
+}
+
+export async function listSenderOrganisations(db: Database): Promise<SenderOrganisationRecord[]> {
+  const rows = await db('sender_organisations').orderBy('enterprise_number');
+  return rows.map((row) => ({
+    enterpriseNumber: row.enterprise_number,
+    name: row.name,
+    allowedOperations: JSON.parse(row.allowed_operations),
+    allowedRecipientKinds: JSON.parse(row.allowed_recipient_kinds),
+    registeredAt: row.registered_at,
+  }));
+}
+
+/** Registers or updates an organisation, recording the change. */
+export async function registerSenderOrganisationBy(db: Database, org: SenderOrganisation, by: SenderAdministrator): Promise<SenderOrganisationRecord> {
+  for (const operation of org.allowedOperations) {
+    if (!ALL_OPERATIONS.includes(operation)) throw new EpostError('InvalidRequest', `"${operation}" is not an operation (${ALL_OPERATIONS.join(', ')})`);
+  }
+  for (const kind of org.allowedRecipientKinds) {
+    if (!ALL_RECIPIENT_KINDS.includes(kind)) throw new EpostError('InvalidRequest', `"${kind}" is not a recipient kind (${ALL_RECIPIENT_KINDS.join(', ')})`);
+  }
+  if (!org.name.trim()) throw new EpostError('InvalidRequest', 'A sender organisation has a name');
+  await db.transaction(async (trx) => {
+    await registerSenderOrganisation(trx, org);
+    await recordChange(trx, by, org.enterpriseNumber, {
+      change: 'senderOrganisation.register',
+      enterpriseNumber: org.enterpriseNumber,
+      name: org.name,
+      allowedOperations: org.allowedOperations.join(','),
+      allowedRecipientKinds: org.allowedRecipientKinds.join(','),
+    });
+  });
+  return (await listSenderOrganisations(db)).find((o) => o.enterpriseNumber === org.enterpriseNumber)!;
+}
+
+export async function listSenderCertificates(db: Database, filter: { enterpriseNumber?: string; includeRevoked?: boolean } = {}): Promise<SenderCertificateRecord[]> {
+  let query = db('sender_certificates').orderBy([{ column: 'enterprise_number' }, { column: 'registered_at' }]);
+  if (filter.enterpriseNumber) query = query.where({ enterprise_number: filter.enterpriseNumber });
+  if (!filter.includeRevoked) query = query.whereNull('revoked_at');
+  return (await query).map(certificateFrom);
+}
+
+/**
+ * Registers a sender certificate (PEM) for an organisation, with the checks the lenient start-up
+ * registration lacks: a readable, unexpired certificate; an organisation that exists; a subject that
+ * names no other organisation; not registered to another organisation; and never re-registering a
+ * revoked one (a revocation is final: register a new certificate). Registering it again for the same
+ * organisation changes nothing.
+ */
+export async function registerSenderCertificateBy(db: Database, enterpriseNumber: string, certificatePem: string, by: SenderAdministrator): Promise<SenderCertificateRecord> {
+  let cert: NodeX509;
+  try {
+    cert = new NodeX509(certificatePem);
+  } catch (err) {
+    throw new EpostError('InvalidRequest', 'The sender certificate is not a readable X.509 certificate (PEM)', err);
+  }
+  const now = (by.now ?? (() => new Date()))();
+  if (new Date(cert.validTo).getTime() < now.getTime()) throw new EpostError('InvalidRequest', `The certificate expired on ${new Date(cert.validTo).toISOString()}`);
+  const fingerprint = certificateFingerprint(cert.raw);
+  const subject = new x509.X509Certificate(cert.raw).subject;
+  const named = enterpriseNumbersNamedBy(subject);
+  if (named.length > 0 && !named.includes(enterpriseNumber)) {
+    throw new EpostError('InvalidRequest', `The certificate names organisation ${named.join(', ')} (organizationIdentifier), not ${enterpriseNumber}`);
+  }
+  await db.transaction(async (trx) => {
+    const org = await trx('sender_organisations').where({ enterprise_number: enterpriseNumber }).first('enterprise_number');
+    if (!org) throw new EpostError('InvalidRequest', `No sender organisation ${enterpriseNumber} is registered (npm run admin -- organisation register ...)`);
+    const existing = await trx('sender_certificates').where({ fingerprint_sha256: fingerprint }).first();
+    if (existing && existing.enterprise_number !== enterpriseNumber) {
+      throw new EpostError('InvalidRequest', `The certificate ${fingerprint} is already registered for organisation ${existing.enterprise_number}`);
+    }
+    if (existing?.revoked_at) throw new EpostError('InvalidRequest', `The certificate ${fingerprint} was revoked on ${existing.revoked_at}; a revocation is final, register a new certificate`);
+    if (existing) return;
+    await trx('sender_certificates').insert({
+      fingerprint_sha256: fingerprint,
+      enterprise_number: enterpriseNumber,
+      subject,
+      not_after: new Date(cert.validTo).toISOString(),
+      registered_at: now.toISOString(),
+      revoked_at: null,
+    });
+    await recordChange(trx, by, enterpriseNumber, { change: 'senderCertificate.register', enterpriseNumber, fingerprint, subject });
+  });
+  return certificateFrom(await db('sender_certificates').where({ fingerprint_sha256: fingerprint }).first());
+}
+
+/**
+ * Revokes a sender certificate registration by its SHA-256 fingerprint (a unique prefix of at least
+ * 16 hex digits is enough). From the moment this commits, every request signed with it is refused,
+ * whatever its CA's CRL says. Revoking it again is refused, so the first revocation time stands.
+ */
+export async function revokeSenderCertificate(db: Database, fingerprint: string, by: SenderAdministrator, reason?: string): Promise<SenderCertificateRecord> {
+  const wanted = fingerprint.trim().toLowerCase().replace(/:/g, '');
+  if (!/^[0-9a-f]{16,64}$/.test(wanted)) throw new EpostError('InvalidRequest', `"${fingerprint}" is not a SHA-256 fingerprint (64 hex digits, or a unique prefix of at least 16)`);
+  const now = (by.now ?? (() => new Date()))();
+  let revoked: string | undefined;
+  await db.transaction(async (trx) => {
+    const rows = await trx('sender_certificates').where('fingerprint_sha256', 'like', `${wanted}%`).limit(2);
+    if (rows.length === 0) throw new EpostError('InvalidRequest', `No sender certificate ${wanted} is registered`);
+    if (rows.length > 1) throw new EpostError('InvalidRequest', `The prefix ${wanted} matches several certificates; give more of the fingerprint`);
+    const row = rows[0]!;
+    if (row.revoked_at) throw new EpostError('InvalidRequest', `The certificate ${row.fingerprint_sha256} was already revoked on ${row.revoked_at}`);
+    await trx('sender_certificates').where({ fingerprint_sha256: row.fingerprint_sha256 }).whereNull('revoked_at').update({ revoked_at: now.toISOString() });
+    await recordChange(trx, by, row.enterprise_number, {
+      change: 'senderCertificate.revoke',
+      enterpriseNumber: row.enterprise_number,
+      fingerprint: row.fingerprint_sha256,
+      reason: reason ?? null,
+    });
+    revoked = row.fingerprint_sha256;
+  });
+  return certificateFrom(await db('sender_certificates').where({ fingerprint_sha256: revoked! }).first());
 }

@@ -3,10 +3,15 @@
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import express, { type Request, type Response } from 'express';
+import { describeForOperator } from '../errors/index.js';
 import { handleSoapRequest } from '../registeredmail/soapService.js';
 import type { ServiceContext } from '../registeredmail/context.js';
 import { wsdlFor } from '../soap/index.js';
 import { readBody } from './body.js';
+import { createOperationsRouter, type EdgeOperations } from './operationsApi.js';
+import { createLogApi, LOG_API_PATH } from './logApi.js';
+import { eboxApiRouter } from './eboxApi.js';
+import { eboxWebRouter } from './eboxWeb.js';
 
 export const SOAP_PATH = '/soap/RegisteredMail';
 
@@ -23,7 +28,7 @@ export const TLS_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-export function createApp(ctx: ServiceContext): express.Express {
+export function createApp(ctx: ServiceContext, ops: EdgeOperations): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -37,6 +42,9 @@ export function createApp(ctx: ServiceContext): express.Express {
 
   app.post(SOAP_PATH, async (req: Request, res: Response) => {
     const receivedAt = ctx.now();
+    const started = performance.now();
+    ops.metrics.requestStarted();
+    res.once('close', () => ops.metrics.requestEnded());
     const { body, refusal } = await readBody(req, ctx.config.maxRequestBytes);
     const soapAction = req.headers.soapaction;
     const answer = await handleSoapRequest(ctx, {
@@ -48,18 +56,25 @@ export function createApp(ctx: ServiceContext): express.Express {
     });
     if (refusal) res.set('Connection', 'close');
     res.status(answer.httpStatus).type('text/xml; charset=utf-8').send(answer.xml);
+    const operation = answer.operation ?? 'unknown';
+    ops.metrics.observeSoap(operation, answer.fault ? 'refused' : 'accepted', answer.fault?.code, (performance.now() - started) / 1000);
+    ops.logger.info({ operation, outcome: answer.fault ? 'refused' : 'accepted', fault: answer.fault?.code, ms: Math.round(performance.now() - started) }, 'soap request');
   });
 
-  app.get('/healthz', (_req: Request, res: Response) => {
-    res.json({ status: 'ok' });
-  });
+  app.use(LOG_API_PATH, createLogApi(ctx));
+
+  // eBox readers: the Message Registry API (/ebox/citizen/v2, /ebox/enterprise/v2), then the web reader (/ebox/).
+  app.use(eboxApiRouter(ctx));
+  app.use(eboxWebRouter(ctx));
+
+  app.use(createOperationsRouter(ops));
 
   app.use((req: Request, res: Response) => {
     problem(res, 404, 'Not found', `Nothing is served at ${req.method} ${req.path}`);
   });
   // Express's own handler would print a stack trace to the caller.
   app.use((err: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
-    console.error('unexpected error at the HTTP edge:', err);
+    ops.logger.error(`unexpected error at the HTTP edge: ${describeForOperator(err)}`);
     problem(res, 500, 'Internal error', 'The service could not process the request; retry later');
   });
   return app;
@@ -90,7 +105,7 @@ function tlsOptions(tls: TlsMaterial): https.ServerOptions {
   return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true };
 }
 
-export function createHttpsServer(ctx: ServiceContext, tls: TlsMaterial, app = createApp(ctx)): https.Server {
+export function createHttpsServer(tls: TlsMaterial, app: express.Express): https.Server {
   return https.createServer(tlsOptions(tls), app);
 }
 
@@ -99,6 +114,6 @@ export function createHttpsServer(ctx: ServiceContext, tls: TlsMaterial, app = c
  * certificate chaining to `clientCaPems` (the trust anchors and intermediates), so every request
  * that reaches the app here comes with a verified certificate.
  */
-export function createMutualTlsServer(ctx: ServiceContext, tls: TlsMaterial, clientCaPems: string[], app = createApp(ctx)): https.Server {
+export function createMutualTlsServer(tls: TlsMaterial, clientCaPems: string[], app: express.Express): https.Server {
   return https.createServer({ ...tlsOptions(tls), requestCert: true, rejectUnauthorized: true, ca: clientCaPems }, app);
 }

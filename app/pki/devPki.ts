@@ -4,8 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { enterpriseNumberFrom } from '../identifiers/index.js';
-import { issueCertificate, x509, type IssuedCertificate } from './issue.js';
+import { issueCrl } from './crl.js';
+import { issueCertificate, loadIssuer, x509, type IssuedCertificate } from './issue.js';
 import { pkiLayout, type PkiLayout } from './layout.js';
+import { parseCrls } from './revocation.js';
 
 export interface DemoSender {
   slug: string;
@@ -22,6 +24,9 @@ export interface DevPkiManifest {
   senderCaCert: string;
   senderCaKey: string;
   senders: DemoSender[];
+  /** The development security token service: it signs the SAML assertions of the tests (certs/service/sts.pem). */
+  stsCert?: string;
+  stsKey?: string;
 }
 
 const DEMO_SENDERS = [
@@ -41,13 +46,89 @@ function save(issued: IssuedCertificate, certFile: string, keyFile: string): voi
   writePem(keyFile, issued.keyPem, true);
 }
 
-/** Loads the development PKI's manifest, generating the whole PKI first if it does not exist. */
+/**
+ * Loads the development PKI's manifest, generating the whole PKI first if it does not exist, and
+ * makes sure both development CAs have a current CRL (revocation is checked by default).
+ */
 export async function ensureDevPki(certsDir: string): Promise<DevPkiManifest> {
   const layout = pkiLayout(certsDir);
-  if (fs.existsSync(layout.devManifest)) {
-    return JSON.parse(fs.readFileSync(layout.devManifest, 'utf8')) as DevPkiManifest;
+  const manifest = fs.existsSync(layout.devManifest)
+    ? (JSON.parse(fs.readFileSync(layout.devManifest, 'utf8')) as DevPkiManifest)
+    : await generateDevPki(layout);
+  await ensureDevCrls(layout, manifest);
+  await ensureDevSts(layout, manifest);
+  return manifest;
+}
+
+/**
+ * The development STS certificate, issued under the development root with keyUsage
+ * digitalSignature only (it signs assertions, nothing else). A PKI generated before it existed
+ * gets it on the next start; the manifest then names it.
+ */
+async function ensureDevSts(layout: PkiLayout, manifest: DevPkiManifest): Promise<void> {
+  const stsCert = path.join(path.dirname(layout.sealingCert), 'sts.pem');
+  const stsKey = path.join(path.dirname(layout.sealingKey), 'sts.key.pem');
+  if (manifest.stsCert && fs.existsSync(manifest.stsCert) && manifest.stsKey && fs.existsSync(manifest.stsKey)) return;
+  const now = Date.now();
+  const root = await loadIssuer(fs.readFileSync(manifest.rootCaCert, 'utf8'), fs.readFileSync(manifest.rootCaKey, 'utf8'));
+  const sts = await issueCertificate({
+    subject: 'CN=ePost Development Security Token Service, O=ePost (development only), C=BE',
+    issuer: root,
+    keyUsages: x509.KeyUsageFlags.digitalSignature,
+    notBefore: new Date(now - 24 * 3600 * 1000),
+    notAfter: new Date(now + 5 * YEAR),
+  });
+  save(sts, stsCert, stsKey);
+  manifest.stsCert = stsCert;
+  manifest.stsKey = stsKey;
+  fs.writeFileSync(layout.devManifest, JSON.stringify(manifest, null, 2));
+}
+
+/** A development CRL is renewed when it has less than this left. */
+const CRL_RENEWAL_MARGIN = 30 * 24 * 3600 * 1000;
+
+/**
+ * Each development CA publishes a CRL under certs/crls/, valid for a year and renewed on start when
+ * it nears its nextUpdate. A renewal keeps every entry of that CA's CRLs already in the directory,
+ * so nothing revoked becomes valid again.
+ */
+async function ensureDevCrls(layout: PkiLayout, manifest: DevPkiManifest): Promise<void> {
+  const cas = [
+    { file: path.join(layout.crlsDir, 'dev-root-ca.crl.pem'), cert: manifest.rootCaCert, key: manifest.rootCaKey },
+    { file: path.join(layout.crlsDir, 'dev-sender-ca.crl.pem'), cert: manifest.senderCaCert, key: manifest.senderCaKey },
+  ];
+  for (const ca of cas) {
+    const now = Date.now();
+    const existing = readCrlsOf(layout.crlsDir, ca.cert);
+    const newest = existing.sort((a, b) => b.thisUpdate.getTime() - a.thisUpdate.getTime())[0];
+    if (fs.existsSync(ca.file) && newest?.nextUpdate && newest.nextUpdate.getTime() - now > CRL_RENEWAL_MARGIN) continue;
+    const issuer = await loadIssuer(fs.readFileSync(ca.cert, 'utf8'), fs.readFileSync(ca.key, 'utf8'));
+    const revoked = new Map<string, { serialNumber: string; revocationDate: Date; reason?: x509.X509CrlReason }>();
+    for (const crl of existing) {
+      for (const entry of crl.entries) {
+        revoked.set(entry.serialNumber, { serialNumber: entry.serialNumber, revocationDate: entry.revocationDate, ...(entry.reason !== undefined ? { reason: entry.reason } : {}) });
+      }
+    }
+    const crl = await issueCrl({ issuer, revoked: [...revoked.values()], thisUpdate: new Date(now), nextUpdate: new Date(now + YEAR) });
+    writePem(ca.file, crl.toString('pem'), false);
   }
-  return generateDevPki(layout);
+}
+
+/** The CRLs in `dir` whose issuer is the CA certificate in `caCertFile` (by name). */
+function readCrlsOf(dir: string, caCertFile: string): x509.X509Crl[] {
+  if (!fs.existsSync(dir)) return [];
+  const caName = Buffer.from(new x509.X509Certificate(fs.readFileSync(caCertFile, 'utf8')).subjectName.toArrayBuffer());
+  const out: x509.X509Crl[] = [];
+  for (const file of fs.readdirSync(dir).filter((f) => /\.(pem|crl|der)$/i.test(f))) {
+    try {
+      for (const crl of parseCrls(fs.readFileSync(path.join(dir, file)), file)) {
+        if (Buffer.from(crl.issuerName.toArrayBuffer()).equals(caName)) out.push(crl);
+      }
+    } catch {
+      // an unreadable file is reported by the CRL store; it holds nothing to keep here
+    }
+  }
+  return out;
 }
 
 async function generateDevPki(layout: PkiLayout): Promise<DevPkiManifest> {

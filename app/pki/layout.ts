@@ -7,6 +7,8 @@ export interface PkiLayout {
   anchorsDir: string;
   /** Intermediate CA certificates offered for chain building (*.pem). */
   intermediatesDir: string;
+  /** CRLs of the sender CAs (PEM or DER: *.pem, *.crl, *.der), checked per EPOST_REVOCATION. */
+  crlsDir: string;
   tlsCert: string;
   tlsKey: string;
   /** The ePost sealing certificate and key: they sign every proof. */
@@ -26,6 +28,7 @@ export function pkiLayout(certsDir: string): PkiLayout {
   return {
     anchorsDir: path.join(certsDir, 'anchors'),
     intermediatesDir: path.join(certsDir, 'intermediates'),
+    crlsDir: path.join(certsDir, 'crls'),
     tlsCert: path.join(service, 'tls.pem'),
     tlsKey: path.join(service, 'tls.key.pem'),
     sealingCert: path.join(service, 'sealing.pem'),

@@ -1,18 +1,15 @@
-// XML plumbing shared by the proof builder, sealer and verifier: algorithm URIs, a parser that
-// refuses what a proof never contains, and exclusive canonicalisation through xml-crypto.
+// XML plumbing shared by the evidence builder, sealer and verifier: algorithm URIs, a parser that
+// refuses what a proof never contains, and exclusive canonicalisation (app/xmldsig).
 import { DOMParser, type Document, type Element, type Node } from '@xmldom/xmldom';
-import { ExclusiveCanonicalization } from 'xml-crypto';
 import { EpostError, type ErrorCode } from '../errors/index.js';
+import { DSIG_NS, exclusiveCanonical as canonical } from '../xmldsig/index.js';
 
-export const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
+// Algorithm URIs come from app/xmldsig, the one XML-DSig profile of ePost.
+export { ECDSA_SHA256, ENVELOPED_SIGNATURE, EXC_C14N, RSA_SHA256, SHA256_DIGEST_URI as SHA256 } from '../xmldsig/index.js';
+export const DS_NS = DSIG_NS;
 export const XADES_NS = 'http://uri.etsi.org/01903/v1.3.2#';
-export const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
-export const ENVELOPED_SIGNATURE = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
-export const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
-export const SHA512 = 'http://www.w3.org/2001/04/xmlenc#sha512';
-export const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
-export const RSA_SHA512 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512';
-export const ECDSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256';
+/** Reference/@Type of the reference to xades:SignedProperties (ETSI EN 319 132-1, 4.3). */
+export const XADES_SIGNED_PROPERTIES_TYPE = 'http://uri.etsi.org/01903#SignedProperties';
 
 /**
  * Characters that do not survive a parse unchanged. XML 1.0 forbids most C0 controls, lone
@@ -59,7 +56,5 @@ export function childElements(parent: Node): Element[] {
 
 /** Exclusive XML canonicalisation (without comments) of one element, as a detached node set. */
 export function exclusiveCanonical(element: Element): string {
-  const result = new ExclusiveCanonicalization().process(element as unknown as globalThis.Element, {});
-  if (typeof result !== 'string') throw new EpostError('ServiceUnavailable', 'Exclusive canonicalisation returned no octets');
-  return result;
+  return canonical(element as unknown as globalThis.Element);
 }

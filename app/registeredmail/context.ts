@@ -1,5 +1,6 @@
 // What the registered-mail service needs at run time, assembled once at start-up (app/main.ts,
 // tests) and passed inward. Nothing here reads the environment.
+import type { AuditLog } from '../audit/index.js';
 import type { EpostConfig } from '../config/index.js';
 import type { TrustStore } from '../pki/trustStore.js';
 import type { ProofSealer } from '../proofs/index.js';
@@ -13,6 +14,8 @@ export interface ServiceContext {
   trust: TrustStore;
   /** Seals and timestamps proofs with the ePost sealing certificate. */
   sealer: ProofSealer;
+  /** The processing log: every step is recorded here, in the step's own transaction. */
+  audit: AuditLog;
   /** The one clock of the service (tests may pin it). */
   now(): Date;
 }

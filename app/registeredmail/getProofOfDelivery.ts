@@ -1,8 +1,9 @@
 // A sender fetches the proofs of its own registered mail. Anyone else gets the same answer as for an
 // unknown id, so the existence of another sender's mail is never revealed.
 import { authorise } from '../access/index.js';
-import { logRequest } from '../audit/index.js';
+import { recipientKey } from '../audit/index.js';
 import { EpostError } from '../errors/index.js';
+import { evidenceOfMail } from '../proofs/index.js';
 import { parseGetProofOfDelivery, renderGetProofOfDeliveryResponse } from '../soap/index.js';
 import type { ServiceContext } from './context.js';
 import { recordReplayKey } from './replay.js';
@@ -18,7 +19,7 @@ export async function getProofOfDelivery(ctx: ServiceContext, request: Authentic
   const query = ctx.db('registered_mails').where({ sender_enterprise_number: sender.enterpriseNumber });
   if ('registeredMailId' in lookup) query.andWhere({ id: lookup.registeredMailId });
   else query.andWhere({ sender_reference: lookup.senderReference });
-  const mail = await query.first('id', 'status');
+  const mail = await query.first('id', 'status', 'recipient_kind', 'recipient_id');
   if (!mail) throw new EpostError('UnknownRegisteredMail', 'No registered mail of this sender has that identifier');
 
   const proofs = await ctx.db('proofs').where({ registered_mail_id: mail.id }).select('kind', 'sealed_xml');
@@ -29,27 +30,27 @@ export async function getProofOfDelivery(ctx: ServiceContext, request: Authentic
   const sendProof = proofOf('SendProof');
   if (!sendProof) throw new EpostError('ServiceUnavailable', 'The send-proof of this registered mail cannot be read');
   const deliveryProof = proofOf('DeliveryProof');
+  const evidence = await evidenceOfMail(ctx.db, mail.id);
 
   await ctx.db.transaction(async (trx) => {
     await recordReplayKey(trx, request.verified);
-    await logRequest(
-      trx,
-      ctx.vault,
-      {
-        receivedAt: request.receivedAt,
-        operation: 'GetProofOfDelivery',
-        outcome: 'accepted',
-        certificateSubject: sender.certificateSubject,
-        certificateFingerprint: sender.certificateFingerprintSha256,
-        senderEnterpriseNumber: sender.enterpriseNumber,
-        registeredMailId: mail.id,
-      },
-      request.raw,
-    );
+    await ctx.audit.append(trx, {
+      operation: 'GetProofOfDelivery',
+      outcome: 'accepted',
+      at: request.receivedAt,
+      responsible: sender.enterpriseNumber,
+      executor: sender.certificateSubject,
+      executorFingerprint: sender.certificateFingerprintSha256,
+      registeredMailId: mail.id,
+      recipient: recipientKey({ kind: mail.recipient_kind, id: mail.recipient_id }),
+      details: { proofsReturned: proofs.map((p) => p.kind).sort().join(',') },
+      payload: request.raw,
+    });
   });
   return renderGetProofOfDeliveryResponse({
     status: mail.status as MailStatus,
     sendProof,
     ...(deliveryProof ? { deliveryProof } : {}),
+    evidence,
   });
 }

@@ -3,10 +3,10 @@
 // leaves only after that transaction has committed.
 import { createHash, randomUUID } from 'node:crypto';
 import { authorise, type AuthenticatedSender } from '../access/index.js';
-import { logRequest } from '../audit/index.js';
+import { EPOST, recipientKey, type ProcessingStep } from '../audit/index.js';
 import { deliverIntoEbox, planDelivery } from '../ebox/index.js';
 import { EpostError } from '../errors/index.js';
-import { buildDeliveryProof, buildSendProof, type DocumentFacts } from '../proofs/index.js';
+import { followingEvidence, type DocumentFacts } from '../proofs/index.js';
 import { parseSendRegisteredMail, renderSendRegisteredMailResponse, type SendRegisteredMailRequest } from '../soap/index.js';
 import type { VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
@@ -52,33 +52,29 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
     certificateFingerprintSha256: sender.certificateFingerprintSha256,
   };
   const sendProofId = randomUUID();
-  const sendProof = await ctx.sealer.seal(
-    buildSendProof({
-      proofId: sendProofId,
-      registeredMailId,
-      senderReference: mail.senderReference,
-      submissionTime: receivedAt,
-      sender: proofSender,
-      recipient: mail.recipient,
-      subject: mail.subject,
-      ...(mail.language ? { language: mail.language } : {}),
-      document,
-      requestDigestSha256: createHash('sha256').update(raw).digest('base64'),
-    }),
-  );
-  const delivery = planDelivery(mail.recipient, ctx.now());
+  // The send-proof is the SubmissionAcceptance evidence, the delivery proof the ContentConsignment that follows it.
+  const sendProof = await ctx.sealer.sealEvidence({
+    evidenceId: sendProofId,
+    event: 'SubmissionAcceptance',
+    eventTime: receivedAt,
+    registeredMailId,
+    senderReference: mail.senderReference,
+    submissionTime: receivedAt,
+    sender: proofSender,
+    recipient: mail.recipient,
+    subject: mail.subject,
+    ...(mail.language ? { language: mail.language } : {}),
+    document,
+    requestDigestSha256: createHash('sha256').update(raw).digest('base64'),
+  });
+  const delivery = planDelivery(mail.recipient, ctx.now(), ctx.config);
   const deliveryProofId = randomUUID();
-  const deliveryProof = await ctx.sealer.seal(
-    buildDeliveryProof({
-      proofId: deliveryProofId,
-      registeredMailId,
-      senderReference: mail.senderReference,
-      deliveryTime: delivery.deliveredAt,
-      sender: proofSender,
-      recipient: mail.recipient,
+  const deliveryProof = await ctx.sealer.sealEvidence(
+    followingEvidence(sendProof, {
+      event: 'ContentConsignment',
+      evidenceId: deliveryProofId,
+      eventTime: delivery.deliveredAt,
       eBox: { kind: delivery.eBox.kind, ownerId: delivery.eBox.ownerId, messageId: delivery.eBoxMessageId },
-      document,
-      sendProof: { proofId: sendProofId, digestSha256: sha256Base64(sendProof) },
     }),
   );
 
@@ -116,7 +112,10 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
         proofRow(sendProofId, registeredMailId, 'SendProof', sendProof, receivedAt),
         proofRow(deliveryProofId, registeredMailId, 'DeliveryProof', deliveryProof, delivery.deliveredAt),
       ]);
-      await logRequest(trx, ctx.vault, acceptedRecord(request, registeredMailId), raw);
+      await ctx.audit.append(trx, [
+        acceptedRecord(request, registeredMailId, mail.recipient, sendProofId),
+        deliveryRecord(request, registeredMailId, mail.recipient, deliveryProofId, delivery.deliveredAt),
+      ]);
     });
   } catch (err) {
     // A concurrent request with the same SenderReference won the race: answer as for a retry.
@@ -151,7 +150,7 @@ async function answerForEarlierSubmission(
   const proof = await ctx.db('proofs').where({ registered_mail_id: existing.id, kind: 'SendProof' }).first('sealed_xml');
   await ctx.db.transaction(async (trx) => {
     await recordReplayKey(trx, request.verified);
-    await logRequest(trx, ctx.vault, acceptedRecord(request, existing.id), request.raw);
+    await ctx.audit.append(trx, { ...acceptedRecord(request, existing.id, mail.recipient), details: { idempotentRetry: true } });
   });
   return renderSendRegisteredMailResponse({
     registeredMailId: existing.id,
@@ -174,15 +173,39 @@ function fingerprintOf(mail: SendRegisteredMailRequest): string {
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
-function acceptedRecord(request: AuthenticatedRequest, registeredMailId: string) {
+/** The processing record of an accepted send (or of its idempotent retry), with the signed request attached. */
+function acceptedRecord(request: AuthenticatedRequest, registeredMailId: string, recipient: { kind: string; id: string }, sendProofId?: string): ProcessingStep {
   return {
-    receivedAt: request.receivedAt,
     operation: 'SendRegisteredMail',
-    outcome: 'accepted' as const,
-    certificateSubject: request.sender.certificateSubject,
-    certificateFingerprint: request.sender.certificateFingerprintSha256,
-    senderEnterpriseNumber: request.sender.enterpriseNumber,
+    outcome: 'accepted',
+    at: request.receivedAt,
+    responsible: request.sender.enterpriseNumber,
+    executor: request.sender.certificateSubject,
+    executorFingerprint: request.sender.certificateFingerprintSha256,
     registeredMailId,
+    recipient: recipientKey(recipient),
+    evidenceId: sendProofId,
+    payload: request.raw,
+  };
+}
+
+/** The delivery into the eBox: executed by ePost on the sender's behalf, evidenced by the delivery proof. */
+function deliveryRecord(
+  request: AuthenticatedRequest,
+  registeredMailId: string,
+  recipient: { kind: string; id: string },
+  deliveryProofId: string,
+  deliveredAt: Date,
+): ProcessingStep {
+  return {
+    operation: 'DeliverIntoEbox',
+    outcome: 'completed',
+    at: deliveredAt,
+    responsible: request.sender.enterpriseNumber,
+    executor: `${EPOST} eBox delivery`,
+    registeredMailId,
+    recipient: recipientKey(recipient),
+    evidenceId: deliveryProofId,
   };
 }
 

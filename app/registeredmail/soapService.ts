@@ -2,10 +2,10 @@
 // by the signed Body (never by the unsigned SOAPAction), then a response or a fault. Every request,
 // accepted or refused, leaves a record in the request log.
 import { senderForCertificate, type AuthenticatedSender } from '../access/index.js';
-import { logRequest } from '../audit/index.js';
-import { asEpostError, EpostError } from '../errors/index.js';
+import { REFUSED_REQUEST_CAP_BYTES } from '../audit/index.js';
+import { asEpostError, describeForOperator, EpostError } from '../errors/index.js';
 import { checkSoapAction, operationOf, renderFault, type OperationName } from '../soap/index.js';
-import { verifyRequest, type VerifiedRequest } from '../wssecurity/index.js';
+import { assertTlsClientIsSigner, presentedCredentialOf, verifyRequest, xmlLimitsFrom, type VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
 import { getProofOfDelivery } from './getProofOfDelivery.js';
 import { refuseReplay } from './replay.js';
@@ -26,6 +26,8 @@ export interface SoapAnswer {
   httpStatus: number;
   xml: string;
   fault?: EpostError;
+  /** The operation of the signed Body, once known (metrics and operator logs). */
+  operation?: OperationName;
 }
 
 export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExchange): Promise<SoapAnswer> {
@@ -43,6 +45,7 @@ export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExcha
       clockSkewSeconds: ctx.config.clockSkewSeconds,
       maxRequestBytes: ctx.config.maxRequestBytes,
       trust: ctx.trust,
+      xmlLimits: xmlLimitsFrom(ctx.config),
     });
     if (ctx.config.soapMutualTls === 'required') assertTlsClientIsSigner(verified, exchange.tlsClientCertificate);
     operation = operationOf(verified.operation);
@@ -51,19 +54,12 @@ export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExcha
     sender = await senderForCertificate(ctx.db, verified.certificateFingerprintSha256, verified.certificate.subject);
     const request = { raw: exchange.raw, receivedAt: exchange.receivedAt, verified, sender };
     const xml = operation === 'SendRegisteredMail' ? await sendRegisteredMail(ctx, request) : await getProofOfDelivery(ctx, request);
-    return { httpStatus: 200, xml };
+    return { httpStatus: 200, xml, operation };
   } catch (thrown) {
     const fault = asEpostError(thrown);
-    if (fault.cause && fault.code === 'ServiceUnavailable') console.error('request failed unexpectedly:', fault.cause);
+    if (fault.cause && fault.code === 'ServiceUnavailable') console.error(`request failed unexpectedly: ${describeForOperator(fault.cause)}`);
     await logRefusal(ctx, exchange, fault, verified, operation, sender);
-    return { httpStatus: 500, xml: renderFault(fault), fault };
-  }
-}
-
-/** Under two-way TLS the connection and the message must be authenticated by the same certificate. */
-function assertTlsClientIsSigner(verified: VerifiedRequest, tlsClientCertificate: Buffer | undefined): void {
-  if (!tlsClientCertificate || !tlsClientCertificate.equals(verified.certificateDer)) {
-    throw new EpostError('FailedAuthentication', 'The TLS client certificate is not the certificate that signed the message');
+    return { httpStatus: 500, xml: renderFault(fault), fault, ...(operation ? { operation } : {}) };
   }
 }
 
@@ -76,23 +72,23 @@ async function logRefusal(
   operation: OperationName | undefined,
   sender: AuthenticatedSender | undefined,
 ): Promise<void> {
+  // The gate names the certificate presented even when it refused to trust it.
+  const presented = presentedCredentialOf(fault);
   try {
-    await logRequest(
-      ctx.db,
-      ctx.vault,
-      {
-        receivedAt: exchange.receivedAt,
-        ...(operation ? { operation } : {}),
-        outcome: 'refused',
-        faultCode: fault.code,
-        faultReason: fault.message,
-        ...(verified ? { certificateSubject: verified.certificate.subject, certificateFingerprint: verified.certificateFingerprintSha256 } : {}),
-        ...(sender ? { senderEnterpriseNumber: sender.enterpriseNumber } : {}),
-      },
-      exchange.raw,
-    );
+    await ctx.audit.append(ctx.db, {
+      // Before the signed Body is known the operation is only 'a SOAP request'.
+      operation: operation ?? 'SoapRequest',
+      outcome: 'refused',
+      at: exchange.receivedAt,
+      responsible: sender?.enterpriseNumber,
+      executor: verified?.certificate.subject ?? presented?.certificateSubject,
+      executorFingerprint: verified?.certificateFingerprintSha256 ?? presented?.certificateFingerprintSha256,
+      disturbance: { code: fault.code, reason: fault.message },
+      payload: exchange.raw,
+      payloadCapBytes: REFUSED_REQUEST_CAP_BYTES,
+    });
   } catch (err) {
     // The refusal stands even if the log is unavailable; the operator must see that it was not logged.
-    console.error(`request log unavailable while refusing a request (${fault.code}):`, err);
+    console.error(`request log unavailable while refusing a request (${fault.code}): ${describeForOperator(err)}`);
   }
 }

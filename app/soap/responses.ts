@@ -42,13 +42,15 @@ export function renderSendRegisteredMailResponse(r: { registeredMailId: string; 
   return serialize(doc);
 }
 
-export function renderGetProofOfDeliveryResponse(r: { status: DeliveryStatus; sendProof: Buffer; deliveryProof?: Buffer }): string {
+/** `evidence`: every evidence of the mail in order (SendProof and DeliveryProof are kept for existing clients). */
+export function renderGetProofOfDeliveryResponse(r: { status: DeliveryStatus; sendProof: Buffer; deliveryProof?: Buffer; evidence?: Buffer[] }): string {
   if (!STATUSES.includes(r.status)) throw new TypeError(`Unknown delivery status ${String(r.status)}`);
   const { doc, body } = envelope({ epost: EPOST_NS });
   const response = child(body, EPOST_NS, 'epost:GetProofOfDeliveryResponse');
   child(response, EPOST_NS, 'epost:Status', r.status);
   child(response, EPOST_NS, 'epost:SendProof', r.sendProof.toString('base64'));
   if (r.deliveryProof) child(response, EPOST_NS, 'epost:DeliveryProof', r.deliveryProof.toString('base64'));
+  for (const evidence of r.evidence ?? []) child(response, EPOST_NS, 'epost:Evidence', evidence.toString('base64'));
   return serialize(doc);
 }
 

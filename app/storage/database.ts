@@ -5,11 +5,15 @@ import path from 'node:path';
 import knexModule, { type Knex } from 'knex';
 import type { EpostConfig } from '../config/index.js';
 import * as m001 from '../../db/migrations/001_registered_mail.js';
+import * as m002 from '../../db/migrations/002_audit_log.js';
+import * as m003 from '../../db/migrations/003_ebox_readers.js';
 
 export type Database = Knex;
 
 const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_registered_mail': m001,
+  '002_audit_log': m002,
+  '003_ebox_readers': m003,
 };
 
 // Migrations are TypeScript modules imported here, so the migrator never loads files by itself.

@@ -31,10 +31,9 @@ import {
 } from '@peculiar/asn1-cms';
 import { Accuracy, MessageImprint, TSTInfo, TSTInfoVersion, id_ct_tstInfo } from '@peculiar/asn1-tsp';
 import { EpostError } from '../errors/index.js';
-import { x509 } from '../pki/issue.js';
+import { assertStrongKey, parsePemCertificates, x509 } from '../pki/index.js';
 import { DER_NULL, ecdsaWithSHA256, id_sha256, sha256WithRSAEncryption } from './algorithms.js';
 import { ESSCertIDv2, ESSCertIDv2s, IssuerSerial, SignedAttributesSet, SigningCertificateV2, id_aa_signingCertificateV2 } from './ess.js';
-import { assertStrongKey, parsePemCertificates } from './trust.js';
 
 /**
  * ePost development TSA policy. 2.999 is the joint ISO/ITU-T arc reserved for examples (X.660), so

@@ -4,8 +4,8 @@
 // which ePost never uses. No @peculiar package declares these structures, so they are declared here
 // with asn1-schema. The project's tsconfig has no `experimentalDecorators`, so the (legacy-style)
 // asn1-schema decorators are applied as plain function calls.
-import { AsnArray, AsnIntegerArrayBufferConverter, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier, GeneralNames, PolicyInformation } from '@peculiar/asn1-x509';
+import { AsnArray, AsnConvert, AsnIntegerArrayBufferConverter, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier, Certificate, GeneralName, GeneralNames, PolicyInformation } from '@peculiar/asn1-x509';
 import { Attribute } from '@peculiar/asn1-cms';
 
 /** id-aa-signingCertificateV2 (RFC 5035). */
@@ -23,6 +23,16 @@ export class IssuerSerial {
 }
 AsnProp({ type: GeneralNames })(IssuerSerial.prototype, 'issuer');
 AsnProp({ type: AsnPropTypes.Integer, converter: AsnIntegerArrayBufferConverter })(IssuerSerial.prototype, 'serialNumber');
+
+/** DER IssuerSerial naming a certificate by its issuer and serial number (also XAdES IssuerSerialV2). */
+export function issuerSerialDer(certificateDer: ArrayBuffer | Uint8Array): Buffer {
+  const tbs = AsnConvert.parse(certificateDer, Certificate).tbsCertificate;
+  const issuerSerial = new IssuerSerial({
+    issuer: new GeneralNames([new GeneralName({ directoryName: tbs.issuer })]),
+    serialNumber: tbs.serialNumber,
+  });
+  return Buffer.from(AsnConvert.serialize(issuerSerial));
+}
 
 /**
  * ESSCertIDv2 ::= SEQUENCE {

@@ -1,17 +1,16 @@
 // Verification of an RFC 3161 TimeStampToken against an expected SHA-256 imprint, independent of
 // who issued it: the CMS structure, the imprint, the signed attributes (contentType, messageDigest,
 // ESS signing-certificate-v2), the signature over the signed attributes as received, and the TSA
-// certificate's purpose and path to a trust anchor.
+// certificate's purpose and path to a trust anchor (app/pki's path validation).
 import { createHash, createPublicKey, timingSafeEqual, verify as verifySignature } from 'node:crypto';
 import { AsnConvert, AsnObjectIdentifierConverter, AsnParser, OctetString } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { ContentInfo, SignedData, SignerInfo, id_contentType, id_messageDigest, id_signedData } from '@peculiar/asn1-cms';
 import { TSTInfo, id_ct_tstInfo } from '@peculiar/asn1-tsp';
 import { EpostError } from '../errors/index.js';
-import { x509 } from '../pki/issue.js';
+import { parsePemCertificates, validateCertificatePath, x509 } from '../pki/index.js';
 import { DIGESTS, SIGNATURES, id_sha256 } from './algorithms.js';
 import { SignedAttributesSet, SigningCertificateV2, id_aa_signingCertificate, id_aa_signingCertificateV2 } from './ess.js';
-import { parsePemCertificates, validateCertificatePath } from './trust.js';
 
 export interface VerifiedTimestamp {
   genTime: Date;
@@ -19,6 +18,10 @@ export interface VerifiedTimestamp {
   serialNumber: string;
   policy: string;
   tsaSubject: string;
+  /** Lowercase hex of the nonce the TSA echoed, when the request carried one. */
+  nonce?: string;
+  /** The TSA certificate path as validated, TSA certificate first and trust anchor last. */
+  certificatePath: x509.X509Certificate[];
 }
 
 const TST_INFO_OID_DER = AsnObjectIdentifierConverter.toASN(id_ct_tstInfo).toBER(false);
@@ -106,17 +109,6 @@ function checkSignature(signer: SignerInfo, tsaCert: x509.X509Certificate): void
   if (!ok) fail('the TSA signature does not verify');
 }
 
-function checkTsaCertificatePurpose(cert: x509.X509Certificate): void {
-  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
-  if (!eku || !eku.critical || eku.usages.length !== 1 || eku.usages[0] !== x509.ExtendedKeyUsage.timeStamping) {
-    fail('the TSA certificate does not carry the single critical extended key usage id-kp-timeStamping');
-  }
-  const ku = cert.getExtension(x509.KeyUsagesExtension);
-  if (ku && !(ku.usages & (x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation))) {
-    fail('the TSA certificate key usage does not allow signatures');
-  }
-}
-
 /**
  * Verifies a DER TimeStampToken over `expectedImprintSha256`. The TSA certificate must chain to one
  * of `trustAnchorsPem` and be valid both now and at genTime. Throws EpostError('FailedCheck').
@@ -181,17 +173,25 @@ async function verifyToken(token: Buffer, expectedImprintSha256: Buffer, trustAn
   }
   checkSigningCertificateAttribute(signer, tsaCert);
   checkSignature(signer, tsaCert);
-  checkTsaCertificatePurpose(tsaCert);
 
   const anchors = parsePemCertificates(trustAnchorsPem, 'trust anchor');
   const candidates = [...intermediates, ...embedded];
-  // Valid now (the usual RFC 3161 rule) and at genTime (the TSA could sign when it claims it did).
-  await validateCertificatePath(tsaCert, { anchors, intermediates: candidates, at: [new Date(), tstInfo.genTime], what: 'timestamping authority' });
+  // Valid now (the usual RFC 3161 rule) and at genTime (the TSA could sign when it claims it did);
+  // the purpose rule wants the single critical EKU id-kp-timeStamping (RFC 3161, 2.3).
+  const certificatePath = await validateCertificatePath(tsaCert, {
+    anchors,
+    intermediates: candidates,
+    at: [new Date(), tstInfo.genTime],
+    what: 'timestamping authority',
+    purpose: 'timestamping',
+  });
 
   return {
     genTime: tstInfo.genTime,
     serialNumber: unsignedHex(tstInfo.serialNumber),
     policy: tstInfo.policy,
     tsaSubject: tsaCert.subject,
+    ...(tstInfo.nonce ? { nonce: unsignedHex(tstInfo.nonce) } : {}),
+    certificatePath,
   };
 }

@@ -4,7 +4,7 @@
 // the signature must be shown to cover exactly these elements.
 import { EpostError } from '../errors/index.js';
 import { allElements, attributeNS, childElements, describeElement, hasText, is } from './dom.js';
-import { DSIG_NS, SOAP11_NS, WSSE_NS, WSU_NS } from './namespaces.js';
+import { DSIG_NS, SAML2_NS, SOAP11_NS, WSSE_NS, WSU_NS } from './namespaces.js';
 
 export interface LocatedEnvelope {
   envelope: Element;
@@ -14,6 +14,8 @@ export interface LocatedEnvelope {
   timestamp: Element;
   /** Absent is reported later, as SecurityTokenUnavailable rather than a structural fault. */
   token: Element | undefined;
+  /** A SAML 2.0 assertion in place of the BinarySecurityToken (SAML Token Profile, holder-of-key). */
+  assertion: Element | undefined;
   signature: Element;
 }
 
@@ -46,13 +48,18 @@ export function locateEnvelope(document: Document): LocatedEnvelope {
   const tokens: Element[] = [];
   const timestamps: Element[] = [];
   const signatures: Element[] = [];
+  const assertions: Element[] = [];
   for (const child of childElements(security)) {
     if (is(child, WSSE_NS, 'BinarySecurityToken')) tokens.push(child);
+    else if (is(child, SAML2_NS, 'Assertion')) assertions.push(child);
     else if (is(child, WSU_NS, 'Timestamp')) timestamps.push(child);
     else if (is(child, DSIG_NS, 'Signature')) signatures.push(child);
     else refuse(`The wsse:Security header contains an unexpected element ${describeElement(child)}.`);
   }
   if (tokens.length > 1) refuse(`The wsse:Security header has ${tokens.length} BinarySecurityTokens; exactly one is allowed.`);
+  if (assertions.length > 1) refuse(`The wsse:Security header has ${assertions.length} SAML assertions; at most one is allowed.`);
+  if (assertions.length > 0 && tokens.length > 0) refuse('The wsse:Security header carries both a BinarySecurityToken and a SAML assertion; exactly one security token is allowed.');
+  const assertion = assertions[0];
   const timestamp = exactlyOne(timestamps, 'wsu:Timestamp', 'the wsse:Security header');
   const signature = exactlyOne(signatures, 'ds:Signature', 'the wsse:Security header');
 
@@ -60,12 +67,19 @@ export function locateEnvelope(document: Document): LocatedEnvelope {
   // that its search and our positions cannot disagree.
   const everything = allElements(envelope);
   const count = (predicate: (e: Element) => boolean): number => everything.filter(predicate).length;
+  // A SAML assertion brings its issuer's signature, which must be its own direct child: that one and
+  // the message signature are all there may be.
+  const signaturesExpected = assertion ? 2 : 1;
   if (count((e) => is(e, WSSE_NS, 'Security')) !== 1) refuse('The request contains more than one wsse:Security element.');
-  if (count((e) => is(e, DSIG_NS, 'Signature')) !== 1) refuse('The request contains more than one ds:Signature element.');
-  if (count((e) => e.localName === 'SignedInfo') !== 1) refuse('The request contains more than one SignedInfo element.');
+  if (count((e) => is(e, SAML2_NS, 'Assertion')) !== (assertion ? 1 : 0)) refuse('The request contains a SAML assertion outside the wsse:Security header.');
+  if (count((e) => is(e, DSIG_NS, 'Signature')) > signaturesExpected) refuse('The request contains more than one ds:Signature element per signed token.');
+  if (count((e) => e.localName === 'SignedInfo') > signaturesExpected) refuse('The request contains more than one SignedInfo element per signature.');
+  if (assertion && count((e) => is(e, DSIG_NS, 'Signature') && e.parentNode !== assertion && e !== signature) > 0) {
+    refuse('The request contains a ds:Signature that is neither the message signature nor the SAML assertion\'s own.');
+  }
   if (count((e) => is(e, SOAP11_NS, 'Envelope')) !== 1) refuse('The request contains more than one SOAP Envelope.');
 
-  return { envelope, header, security, body, timestamp, token: tokens[0], signature };
+  return { envelope, header, security, body, timestamp, token: tokens[0], assertion, signature };
 }
 
 /** The attribute local names xml-crypto treats as ids ("Id", "ID", "id" in any namespace). */

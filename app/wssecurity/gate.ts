@@ -1,21 +1,23 @@
 // The WS-Security gate. node-soap verifies no inbound signature and dispatches on the unsigned
-// SOAPAction, so every request passes here first: one strict parse, the structure located by
-// position, the signing certificate validated before its key is used, the signature checked by
-// xml-crypto with an allowlist of algorithms, and the signed content compared with what the service
-// will process. The caller checks SOAPAction against `operation` and stores the replay key.
+// SOAPAction, so every request passes here first: one bounded, strict parse; the structure located
+// by position; the signature read against the strict profile; the signing certificate validated
+// (path, revocation) before its key is used; the digests recomputed over the Body and the Timestamp
+// found at their fixed positions (a reference can name nothing else, so wrapping has no foothold);
+// and the SignatureValue checked over the canonical SignedInfo. The caller checks SOAPAction against
+// `operation` and stores the replay key.
 import { EpostError } from '../errors/index.js';
 import type { TrustStore } from '../pki/index.js';
 import { x509 } from '../pki/index.js';
-import { findAncestorNs } from 'xml-crypto';
-import { StrictSignedXml, type KeyType } from './algorithms.js';
+import { referenceDigestMatches, signedInfoVerifies, type KeyType } from '../xmldsig/index.js';
 import { childElements, hasText } from './dom.js';
 import { checkUniqueIds, locateEnvelope, wsuIdOf, type LocatedEnvelope } from './envelope.js';
-import { EXC_C14N, SOAP11_NS, WSSE_NS, WSU_NS } from './namespaces.js';
-import { decodeRequestBody, decodeXmlText, parseStrict } from './parse.js';
+import { DEFAULT_XML_LIMITS, decodeRequestBody, decodeXmlText, parseStrict, type XmlLimits } from './parse.js';
+import { GateRefusal, presentedCertificate, readPresentedCredential, type PresentedCredential } from './refusal.js';
 import { replayKey } from './replayKey.js';
 import { readSignature, type SignedReference } from './signatureStructure.js';
 import { checkTimestamp, readTimestamp } from './timestamp.js';
-import { decodeToken, resolveToken } from './token.js';
+import { readSamlToken, samlAssertionReference, verifySamlToken, type SamlIssuer, type SamlOrganisation, type SamlToken } from './saml.js';
+import { decodeToken, resolveToken, type SecurityToken } from './token.js';
 
 export interface GateOptions {
   now: Date;
@@ -26,6 +28,10 @@ export interface GateOptions {
   trust: TrustStore;
   /** The HTTP Content-Encoding, when the body was not decoded yet ("gzip", "deflate", "identity"). */
   contentEncoding?: string;
+  /** Structural limits of the XML (default DEFAULT_XML_LIMITS; from the configuration with xmlLimitsFrom). */
+  xmlLimits?: XmlLimits;
+  /** The security token services whose SAML holder-of-key assertions are trusted (samlIssuersFrom); none: SAML refused. */
+  samlIssuers?: readonly SamlIssuer[];
 }
 
 export interface VerifiedRequest {
@@ -39,21 +45,20 @@ export interface VerifiedRequest {
   /** SHA-256 of the signature value (low-s form for ECDSA), hex: the replay key. */
   signatureValueSha256: string;
   timestamp: { created: Date; expires: Date };
+  /**
+   * Present when the sender authenticated with a SAML holder-of-key assertion: the organisation it
+   * names (authorisation goes by this, not by the certificate's registration). `certificate` is then
+   * the certificate the assertion confirms, whose key signed the message.
+   */
+  samlOrganisation?: SamlOrganisation;
 }
 
 function failedCheck(reason: string, cause?: unknown): never {
   throw new EpostError('FailedCheck', reason, cause);
 }
 
-/** Absolute paths of the two elements that must be signed, for xml-crypto's ancestor namespace lookup. */
-const BODY_PATH = `/*[local-name()='Envelope' and namespace-uri()='${SOAP11_NS}']/*[local-name()='Body' and namespace-uri()='${SOAP11_NS}']`;
-const TIMESTAMP_PATH =
-  `/*[local-name()='Envelope' and namespace-uri()='${SOAP11_NS}']/*[local-name()='Header' and namespace-uri()='${SOAP11_NS}']` +
-  `/*[local-name()='Security' and namespace-uri()='${WSSE_NS}']/*[local-name()='Timestamp' and namespace-uri()='${WSU_NS}']`;
-
 interface SignedTarget {
   element: Element;
-  path: string;
   reference: SignedReference;
 }
 
@@ -68,8 +73,8 @@ function matchReferences(located: LocatedEnvelope, references: SignedReference[]
   const timestamp = references.find((r) => r.id === timestampId);
   if (!body || !timestamp) failedCheck('The signature does not sign exactly the SOAP Body and the wsu:Timestamp of this envelope.');
   return [
-    { element: located.body, path: BODY_PATH, reference: body },
-    { element: located.timestamp, path: TIMESTAMP_PATH, reference: timestamp },
+    { element: located.body, reference: body },
+    { element: located.timestamp, reference: timestamp },
   ];
 }
 
@@ -78,55 +83,73 @@ function keyTypeOf(token: { publicKey: { asymmetricKeyType?: string } }): KeyTyp
   return type === 'rsa' ? 'rsa' : type === 'ec' ? 'ec' : undefined;
 }
 
-/** Verifies a signed SOAP request; throws EpostError with a WS-Security fault code when it must be refused. */
+interface Progress {
+  document?: Document;
+  presented?: PresentedCredential;
+}
+
+/**
+ * Verifies a signed SOAP request; throws EpostError with a WS-Security fault code when it must be
+ * refused. When the request presented a readable certificate the error is a GateRefusal naming it.
+ */
 export async function verifyRequest(raw: Buffer, options: GateOptions): Promise<VerifiedRequest> {
+  const progress: Progress = {};
+  try {
+    return await verify(raw, options, progress);
+  } catch (err) {
+    if (!(err instanceof EpostError) || err instanceof GateRefusal) throw err;
+    const presented = progress.presented ?? (progress.document ? readPresentedCredential(progress.document) : undefined);
+    throw presented ? new GateRefusal(err, presented) : err;
+  }
+}
+
+async function verify(raw: Buffer, options: GateOptions, progress: Progress): Promise<VerifiedRequest> {
   const bytes = decodeRequestBody(raw, options.maxRequestBytes, options.contentEncoding);
-  const text = decodeXmlText(bytes);
-  const document = parseStrict(text);
+  const document = parseStrict(decodeXmlText(bytes), options.xmlLimits ?? DEFAULT_XML_LIMITS);
+  progress.document = document;
   const located = locateEnvelope(document);
   checkUniqueIds(located.envelope);
 
   const structure = readSignature(located.signature);
-  const tokenElement = resolveToken(located.token, structure);
-  const token = decodeToken(tokenElement);
+  // SAML Token Profile: the key is the one the assertion confirms, vouched for by a trusted STS.
+  const saml: SamlToken | undefined = located.assertion ? readSamlToken(located.assertion, samlAssertionReference(structure.keyInfo)) : undefined;
+  const token: SecurityToken = saml ? saml.confirmed : decodeToken(resolveToken(located.token, structure));
+  progress.presented = presentedCertificate(token.certificate, token.der);
   const targets = matchReferences(located, structure.references);
 
   const window = readTimestamp(located.timestamp);
   checkTimestamp(window, options);
 
-  // Only a certificate that chains to an anchor may lend its key to the signature check.
-  await options.trust.validateSigner(token.certificate, options.now);
+  // Only a certificate that chains to an anchor (and is not revoked), or that a trusted STS
+  // confirmed, may lend its key to the signature check.
+  const samlOrganisation = saml
+    ? verifySamlToken(saml, { now: options.now, clockSkewSeconds: options.clockSkewSeconds, issuers: options.samlIssuers ?? [] })
+    : (await options.trust.validateSigner(token.certificate, options.now), undefined);
   const keyType = keyTypeOf(token);
+  if (keyType !== structure.algorithm.keyType && saml) {
+    throw new EpostError('FailedAuthentication', `The message is signed with ${structure.algorithm.uri}, which does not fit the key the SAML assertion "${saml.id}" confirms (holder-of-key).`);
+  }
   if (keyType !== structure.algorithm.keyType) {
     failedCheck(`The signature algorithm ${structure.algorithm.uri} does not fit the certificate's ${token.publicKey.asymmetricKeyType ?? 'unknown'} key.`);
   }
 
-  const signedXml = new StrictSignedXml({ publicCert: token.publicKey, getCertFromKeyInfo: () => null });
-  let valid = false;
-  try {
-    signedXml.loadSignature(located.signature);
-    valid = signedXml.checkSignature(text);
-  } catch (err) {
-    failedCheck('The signature does not verify: the signed content or the signature value was altered.', err);
-  }
-  if (!valid) failedCheck('The signature does not verify: a digest of the signed content does not match.');
-
-  // What was verified is what the service processes: the canonical form of each signed reference
-  // must be the canonical form of the element found at the expected position (no wrapping).
-  const signedReferences = signedXml.getSignedReferences();
-  if (signedReferences.length !== targets.length) failedCheck('The signature does not sign exactly the SOAP Body and the wsu:Timestamp.');
-  const order = structure.references;
-  for (const target of targets) {
-    const prefixList = target.reference.inclusiveNamespacesPrefixList;
-    // Exclusive C14N reads ancestor namespaces only for an InclusiveNamespaces PrefixList; the XPath lookup is skipped otherwise.
-    const canonical = signedXml.getCanonXml([EXC_C14N], target.element, {
-      ancestorNamespaces: prefixList.length > 0 ? findAncestorNs(document, target.path) : [],
-      inclusiveNamespacesPrefixList: prefixList,
-    });
-    if (signedReferences[order.indexOf(target.reference)] !== canonical) {
-      failedCheck(`The signed ${target.element.localName} is not the ${target.element.localName} of this envelope.`);
+  // What is digested is what the service processes: the elements at the fixed positions.
+  for (const { element, reference } of targets) {
+    if (!referenceDigestMatches({ element, ...reference })) {
+      failedCheck(`The signature does not verify: the digest of the signed ${element.localName} does not match; it was altered after signing.`);
     }
   }
+  const valid = signedInfoVerifies({
+    signedInfo: structure.signedInfo,
+    inclusiveNamespacesPrefixList: structure.canonicalizationPrefixList,
+    algorithm: structure.algorithm,
+    signatureValue: structure.signatureValue,
+    publicKey: token.publicKey,
+  });
+  if (!valid && saml) {
+    throw new EpostError('FailedAuthentication', `The message is not signed with the key the SAML assertion "${saml.id}" confirms (holder-of-key).`);
+  }
+  if (!valid) failedCheck('The signature does not verify: the SignatureValue was not made over this SignedInfo with the certificate\'s key.');
 
   const operations = childElements(located.body);
   if (operations.length !== 1 || hasText(located.body)) {
@@ -141,6 +164,6 @@ export async function verifyRequest(raw: Buffer, options: GateOptions): Promise<
     certificateFingerprintSha256: token.fingerprint,
     signatureValueSha256: replayKey(structure.signatureValue, keyType, namedCurve),
     timestamp: window,
+    ...(samlOrganisation ? { samlOrganisation } : {}),
   };
 }
-

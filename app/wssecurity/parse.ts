@@ -1,11 +1,42 @@
-// The one parse of an inbound request: bounded in size (also after decompression), UTF-8 only, no
-// DTD (so no entities, no XXE, no billion laughs), no processing instructions, no comments left in
-// the tree the service reads, and a bounded nesting depth so later recursive walks cannot overflow.
+// The one parse of an inbound request, hostile input assumed: bounded in size (also after
+// decompression), UTF-8 only, no DTD (so no entities, no XXE, no billion laughs), no processing
+// instructions, then a linear scan that enforces the structural limits (depth, elements, attributes
+// per element, namespace declarations, a single root) before the DOM parser allocates anything, and
+// a walk of the parsed tree that refuses what the text checks should already have refused.
 import zlib from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
 import { EpostError } from '../errors/index.js';
+import { DSIG_NS } from './namespaces.js';
 
-const MAX_DEPTH = 128;
+export interface XmlLimits {
+  /** Deepest element nesting. */
+  maxDepth: number;
+  /** Most elements in the document. */
+  maxElements: number;
+  /** Most attributes on one element, namespace declarations not counted. */
+  maxAttributesPerElement: number;
+  /** Most namespace declarations in the document. */
+  maxNamespaceDeclarations: number;
+}
+
+/** Far above any ePost request (about 40 elements, 6 namespaces), far below what costs anything. */
+export const DEFAULT_XML_LIMITS: Readonly<XmlLimits> = Object.freeze({
+  maxDepth: 64,
+  maxElements: 10_000,
+  maxAttributesPerElement: 32,
+  maxNamespaceDeclarations: 64,
+});
+
+/** The limits as configured (EPOST_XML_MAX_*). */
+export function xmlLimitsFrom(config: { xmlMaxDepth: number; xmlMaxElements: number; xmlMaxAttributes: number; xmlMaxNamespaceDeclarations: number }): XmlLimits {
+  return {
+    maxDepth: config.xmlMaxDepth,
+    maxElements: config.xmlMaxElements,
+    maxAttributesPerElement: config.xmlMaxAttributes,
+    maxNamespaceDeclarations: config.xmlMaxNamespaceDeclarations,
+  };
+}
+
 const XML_DECLARATION = /^<\?xml[\t\n\r ][^?]*\?>/;
 
 function refuse(reason: string, cause?: unknown): never {
@@ -58,8 +89,110 @@ export function decodeXmlText(bytes: Buffer): string {
   return text;
 }
 
-/** Parses with xmldom, turning every warning and error into a refusal. */
-export function parseStrict(text: string): Document {
+const LT = 0x3c; // <
+const GT = 0x3e; // >
+const SLASH = 0x2f;
+const BANG = 0x21;
+const QUESTION = 0x3f;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const SQUOTE = 0x27;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** The attribute name that ends just before the '=' at `equals` (whitespace allowed between). */
+function attributeNameBefore(text: string, equals: number, tagStart: number): string {
+  let end = equals;
+  while (end > tagStart && isSpace(text.charCodeAt(end - 1))) end--;
+  let start = end;
+  while (start > tagStart) {
+    const c = text.charCodeAt(start - 1);
+    if (isSpace(c) || c === DQUOTE || c === SQUOTE || c === EQUALS || c === LT) break;
+    start--;
+  }
+  return text.slice(start, end);
+}
+
+/**
+ * A linear scan of the markup, before any DOM exists: counts elements, nesting, attributes and
+ * namespace declarations, and refuses a second root element. Text is skipped with indexOf, so a
+ * large base64 document costs next to nothing. Well-formedness itself is left to the parser; this
+ * scan only has to be right about well-formed input and bounded on anything else.
+ */
+export function checkXmlLimits(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): void {
+  let position = 0;
+  let depth = 0;
+  let elements = 0;
+  let namespaceDeclarations = 0;
+  let rootClosed = false;
+  for (;;) {
+    const lt = text.indexOf('<', position);
+    if (lt === -1) return;
+    const next = text.charCodeAt(lt + 1);
+    if (next === BANG) {
+      const [open, close] = text.startsWith('<!--', lt) ? ['<!--', '-->'] : text.startsWith('<![CDATA[', lt) ? ['<![CDATA[', ']]>'] : [undefined, undefined];
+      if (!open || !close) refuse('The request contains a markup declaration, which is not allowed.');
+      const end = text.indexOf(close, lt + open.length);
+      if (end === -1) refuse('The request is not well-formed XML (an unterminated comment or CDATA section).');
+      position = end + close.length;
+      continue;
+    }
+    if (next === QUESTION) {
+      const end = text.indexOf('?>', lt + 2);
+      if (end === -1) refuse('The request is not well-formed XML (an unterminated declaration).');
+      position = end + 2;
+      continue;
+    }
+    if (next === SLASH) {
+      const end = text.indexOf('>', lt + 2);
+      if (end === -1) refuse('The request is not well-formed XML (an unterminated end tag).');
+      depth--;
+      if (depth === 0) rootClosed = true;
+      position = end + 1;
+      continue;
+    }
+    // A start tag or an empty-element tag.
+    if (rootClosed) refuse('The request has more than one root element.');
+    if (++elements > limits.maxElements) refuse(`The request has more than ${limits.maxElements} elements.`);
+    let attributes = 0;
+    let quote = 0;
+    let i = lt + 1;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (quote !== 0) {
+        if (c === quote) quote = 0;
+      } else if (c === DQUOTE || c === SQUOTE) {
+        quote = c;
+      } else if (c === EQUALS) {
+        const name = attributeNameBefore(text, i, lt + 1);
+        if (name === 'xmlns' || name.startsWith('xmlns:')) {
+          if (++namespaceDeclarations > limits.maxNamespaceDeclarations) {
+            refuse(`The request declares more than ${limits.maxNamespaceDeclarations} namespaces.`);
+          }
+        } else if (++attributes > limits.maxAttributesPerElement) {
+          refuse(`An element of the request has more than ${limits.maxAttributesPerElement} attributes.`);
+        }
+      } else if (c === GT) {
+        break;
+      } else if (c === LT) {
+        refuse('The request is not well-formed XML (a "<" inside a tag).');
+      }
+    }
+    if (i >= text.length) refuse('The request is not well-formed XML (an unterminated start tag).');
+    if (text.charCodeAt(i - 1) !== SLASH) {
+      if (++depth > limits.maxDepth) refuse(`The request nests elements deeper than ${limits.maxDepth} levels.`);
+    } else if (depth === 0) {
+      rootClosed = true;
+    }
+    position = i + 1;
+  }
+}
+
+/** Parses with xmldom after the limit scan, turning every warning and error into a refusal. */
+export function parseStrict(text: string, limits: XmlLimits = DEFAULT_XML_LIMITS): Document {
+  checkXmlLimits(text, limits);
   let document: Document;
   try {
     document = new DOMParser({
@@ -72,7 +205,7 @@ export function parseStrict(text: string): Document {
     refuse('The request is not well-formed XML.', err);
   }
   if (!document.documentElement) refuse('The request contains no XML element.');
-  sanitize(document);
+  sanitize(document, limits.maxDepth);
   return document;
 }
 
@@ -85,30 +218,35 @@ const COMMENT = 8;
 
 /**
  * Walks the tree iteratively: refuses what the text checks should already have refused (defence in
- * depth against parser differentials) and excessive nesting; removes comments, because the signature
- * never covers them (exclusive C14N drops them) and a comment inside a signed value must not be able
- * to cut that value in two for the code that reads it.
+ * depth against parser differentials) and excessive nesting; refuses a comment inside ds:Signature
+ * (it could split a DigestValue or SignatureValue for a reader that takes the first text node, as in
+ * CVE-2025-29775); removes other comments, because the signature never covers them (exclusive C14N
+ * drops them) and a comment inside a signed value must not cut it in two for the code that reads it.
  */
-function sanitize(document: Document): void {
+function sanitize(document: Document, maxDepth: number): void {
   const comments: Node[] = [];
   for (const child of Array.from(document.childNodes)) {
     if (child.nodeType === PROCESSING_INSTRUCTION && (child as ProcessingInstruction).target === 'xml' && child === document.firstChild) continue;
     if (child.nodeType === COMMENT) comments.push(child);
     else if (child.nodeType !== ELEMENT && child.nodeType !== TEXT) refuse('The request contains a node that is not allowed outside the envelope.');
   }
-  const stack: Array<{ node: Node; depth: number }> = [{ node: document.documentElement, depth: 1 }];
+  const stack: Array<{ node: Node; depth: number; inSignature: boolean }> = [{ node: document.documentElement, depth: 1, inSignature: false }];
   while (stack.length > 0) {
-    const { node, depth } = stack.pop()!;
-    if (depth > MAX_DEPTH) refuse(`The request nests elements deeper than ${MAX_DEPTH} levels.`);
+    const { node, depth, inSignature } = stack.pop()!;
+    if (depth > maxDepth) refuse(`The request nests elements deeper than ${maxDepth} levels.`);
     for (let child = node.firstChild; child; child = child.nextSibling) {
       switch (child.nodeType) {
-        case ELEMENT:
-          stack.push({ node: child, depth: depth + 1 });
+        case ELEMENT: {
+          const element = child as Element;
+          const signature = inSignature || (element.namespaceURI === DSIG_NS && element.localName === 'Signature');
+          stack.push({ node: child, depth: depth + 1, inSignature: signature });
           break;
+        }
         case TEXT:
         case CDATA:
           break;
         case COMMENT:
+          if (inSignature) refuse('The ds:Signature contains a comment, which is not allowed.');
           comments.push(child);
           break;
         case PROCESSING_INSTRUCTION:

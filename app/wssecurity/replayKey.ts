@@ -3,7 +3,7 @@
 // so does (r, n - s)); the key is taken over the low-s form so the twin of a signature is the same
 // replay. RSA PKCS#1 v1.5 signatures are unique for a key and a message.
 import { createHash } from 'node:crypto';
-import type { KeyType } from './algorithms.js';
+import type { KeyType } from '../xmldsig/index.js';
 
 /** Group orders of the accepted curves, as OpenSSL prints them (`openssl ecparam -param_enc explicit -text`). */
 const CURVE_ORDERS: Record<string, bigint> = {

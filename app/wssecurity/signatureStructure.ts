@@ -3,7 +3,7 @@
 // a KeyInfo holding a SecurityTokenReference. xml-crypto would accept much more (other transforms,
 // several references, KeyInfo forms); everything beyond this profile is refused here.
 import { EpostError } from '../errors/index.js';
-import { isAcceptedDigestUri, signatureAlgorithmByUri, type SignatureAlgorithmSpec } from './algorithms.js';
+import { digestHashByUri, signatureAlgorithmByUri, type SignatureAlgorithmSpec } from '../xmldsig/index.js';
 import { attributeNS, childElements, describeElement, hasText, is, textOnly } from './dom.js';
 import { DSIG_NS, EXC_C14N, WSSE_NS } from './namespaces.js';
 
@@ -11,9 +11,16 @@ export interface SignedReference {
   /** The referenced id, without the "#". */
   id: string;
   inclusiveNamespacesPrefixList: string[];
+  /** node:crypto name of the (allowlisted) digest algorithm. */
+  digestHash: 'sha256' | 'sha384' | 'sha512';
+  /** The decoded DigestValue. */
+  digestValue: Buffer;
 }
 
 export interface SignatureStructure {
+  signedInfo: Element;
+  /** The InclusiveNamespaces PrefixList of the CanonicalizationMethod, if any. */
+  canonicalizationPrefixList: string[];
   algorithm: SignatureAlgorithmSpec;
   references: SignedReference[];
   /** The decoded SignatureValue. */
@@ -22,6 +29,8 @@ export interface SignatureStructure {
   tokenReferenceId: string | undefined;
   /** The ValueType the SecurityTokenReference declares, if any. */
   tokenReferenceValueType: string | undefined;
+  /** The ds:KeyInfo as sent, for token references of other forms (a SAML assertion's KeyIdentifier). */
+  keyInfo: Element | undefined;
 }
 
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
@@ -81,11 +90,12 @@ function readReference(reference: Element): SignedReference {
   }
   const inclusiveNamespacesPrefixList = readExclusiveC14n(transformList[0]!, `transform of reference ${uri}`);
   const digestAlgorithm = algorithmOf(digestMethod);
-  if (!isAcceptedDigestUri(digestAlgorithm)) unsupported(`The digest algorithm ${digestAlgorithm} is not accepted; SHA-256 or stronger is required.`);
+  const digestHash = digestHashByUri(digestAlgorithm);
+  if (!digestHash) unsupported(`The digest algorithm ${digestAlgorithm} is not accepted; SHA-256 or stronger is required.`);
   if (childElements(digestMethod).length > 0 || hasText(digestMethod)) invalid(`The DigestMethod of reference ${uri} has unexpected content.`);
   const digest = textOnly(digestValue);
   if (digest === undefined || !BASE64.test(digest) || digest.trim() === '') invalid(`The DigestValue of reference ${uri} is not base64.`);
-  return { id: uri.slice(1), inclusiveNamespacesPrefixList };
+  return { id: uri.slice(1), inclusiveNamespacesPrefixList, digestHash, digestValue: Buffer.from(digest, 'base64') };
 }
 
 function readKeyInfo(keyInfo: Element | undefined): Pick<SignatureStructure, 'tokenReferenceId' | 'tokenReferenceValueType'> {
@@ -114,7 +124,7 @@ export function readSignature(signature: Element): SignatureStructure {
   if (!signatureMethod || !is(signatureMethod, DSIG_NS, 'SignatureMethod')) invalid('The SignedInfo has no SignatureMethod after its CanonicalizationMethod.');
   if (references.length === 0 || references.some((r) => !is(r, DSIG_NS, 'Reference'))) invalid('The SignedInfo must contain only References after its SignatureMethod.');
 
-  readExclusiveC14n(canonicalizationMethod, 'canonicalisation method');
+  const canonicalizationPrefixList = readExclusiveC14n(canonicalizationMethod, 'canonicalisation method');
   const signatureUri = algorithmOf(signatureMethod);
   const algorithm = signatureAlgorithmByUri(signatureUri);
   if (!algorithm) unsupported(`The signature algorithm ${signatureUri} is not accepted; RSA or ECDSA with SHA-256 or stronger is required.`);
@@ -125,5 +135,13 @@ export function readSignature(signature: Element): SignatureStructure {
   const value = textOnly(signatureValueElement);
   if (value === undefined || value.trim() === '' || !BASE64.test(value)) invalid('The SignatureValue is not base64.');
 
-  return { algorithm, references: signedReferences, signatureValue: Buffer.from(value, 'base64'), ...readKeyInfo(keyInfo) };
+  return {
+    signedInfo,
+    canonicalizationPrefixList,
+    algorithm,
+    references: signedReferences,
+    signatureValue: Buffer.from(value, 'base64'),
+    ...readKeyInfo(keyInfo),
+    keyInfo,
+  };
 }

@@ -5,7 +5,7 @@ import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { XMLSerializer, type Node as XmldomNode } from '@xmldom/xmldom';
 import { EpostError } from '../errors/index.js';
 import { x509 } from '../pki/index.js';
-import { SHA256_DIGEST_URI, SIGNATURE_ALGORITHMS, StrictSignedXml, type SignatureAlgorithmName } from './algorithms.js';
+import { SHA256_DIGEST_URI, SIGNATURE_ALGORITHMS, StrictSignedXml, type SignatureAlgorithmName } from '../xmldsig/index.js';
 import { BASE64_ENCODING_TYPE, EXC_C14N, SOAP11_NS, WSSE_NS, WSU_NS, X509V3_VALUE_TYPE } from './namespaces.js';
 import { decodeXmlText, parseStrict } from './parse.js';
 

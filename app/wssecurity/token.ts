@@ -52,7 +52,14 @@ export function decodeToken(token: Element): SecurityToken {
   if (text === undefined || childElements(token).length > 0 || !/^[A-Za-z0-9+/\s]+={0,2}\s*$/.test(text)) {
     invalidToken('The BinarySecurityToken is not base64 text.');
   }
-  const der = Buffer.from(text, 'base64');
+  return certificateToken(Buffer.from(text, 'base64'));
+}
+
+/**
+ * An X.509v3 certificate as a token, from its DER (nothing is trusted yet); also the form of the
+ * certificate a SAML holder-of-key assertion confirms.
+ */
+export function certificateToken(der: Buffer, what = 'BinarySecurityToken'): SecurityToken {
   const fingerprint = createHash('sha256').update(der).digest('hex');
   const cached = tokenCache.get(fingerprint);
   if (cached) return cached;
@@ -61,12 +68,12 @@ export function decodeToken(token: Element): SecurityToken {
   let publicKey: KeyObject;
   try {
     const asn = AsnConvert.parse(der, Certificate);
-    if (asn.tbsCertificate.version !== Version.v3) invalidToken('The BinarySecurityToken is not an X.509 version 3 certificate.');
+    if (asn.tbsCertificate.version !== Version.v3) invalidToken(`The ${what} is not an X.509 version 3 certificate.`);
     certificate = new x509.X509Certificate(der);
     publicKey = createPublicKey({ key: Buffer.from(certificate.publicKey.rawData), format: 'der', type: 'spki' });
   } catch (err) {
     if (err instanceof EpostError) throw err;
-    invalidToken('The BinarySecurityToken is not a readable X.509 certificate.', err);
+    invalidToken(`The ${what} is not a readable X.509 certificate.`, err);
   }
   const decoded: SecurityToken = { certificate, der, fingerprint, publicKey };
   if (tokenCache.size >= MAX_CACHED_TOKENS) {

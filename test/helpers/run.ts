@@ -8,7 +8,7 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string | Buffer } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env });
     let stdout = '';
@@ -17,6 +17,7 @@ export function run(command: string, args: string[], options: { cwd?: string; en
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
+    child.stdin.end(options.input ?? '');
     child.on('close', (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });

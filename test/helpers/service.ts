@@ -77,7 +77,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
   const { certsDir, devPki } = await testPki();
   const reuses = 'EPOST_DB' in env || 'DATABASE_URL' in env;
   const database = reuses ? { env: {}, drop: async () => undefined } : await freshDatabase();
-  const config = loadConfig({ EPOST_PORT: '0', EPOST_MTLS_PORT: '0', EPOST_CERTS_DIR: certsDir, ...database.env, ...env });
+  const config = loadConfig({ EPOST_PORT: '0', EPOST_MTLS_PORT: '0', EPOST_LOG_LEVEL: 'warn', EPOST_CERTS_DIR: certsDir, ...database.env, ...env });
   const service = await startService(config);
   const databaseEnv: Record<string, string> = config.databaseUrl ? { DATABASE_URL: config.databaseUrl } : { EPOST_DB: config.dbFile };
   const closeService = service.close.bind(service);

@@ -56,7 +56,7 @@ describe(`registered-mail send path (HTTPS, ${testBackend}, development PKI)`, f
   }
 
   async function refusalCount(code: string): Promise<number> {
-    const [row] = await service.ctx.db('request_log').where({ outcome: 'refused', fault_code: code }).count({ n: '*' });
+    const [row] = await service.ctx.db('audit_records').where({ outcome: 'refused', disturbance_code: code }).count({ n: '*' });
     return Number(row!.n);
   }
 
@@ -98,9 +98,9 @@ describe(`registered-mail send path (HTTPS, ${testBackend}, development PKI)`, f
         `document:${sent.registeredMailId}`,
       );
       expect(stored.equals(request.document.content)).to.equal(true);
-      const log = await service.ctx.db('request_log').where({ registered_mail_id: sent.registeredMailId, outcome: 'accepted' }).first();
-      expect(log).to.include({ operation: 'SendRegisteredMail', sender_enterprise_number: service.devPki.senders[0]!.enterpriseNumber });
-      expect(log.request_size).to.be.greaterThan(request.document.content.length);
+      const log = await service.ctx.db('audit_records').where({ registered_mail_id: sent.registeredMailId, operation: 'SendRegisteredMail', outcome: 'accepted' }).first();
+      expect(log).to.include({ operation: 'SendRegisteredMail', responsible: service.devPki.senders[0]!.enterpriseNumber });
+      expect(Number(log.payload_size)).to.be.greaterThan(request.document.content.length);
     });
 
     it('returns a send-proof with the sender data that xmlsec1 and openssl ts verify', () => {

@@ -13,6 +13,7 @@ import { loadConfig, projectRoot } from '../../app/config/index.js';
 import { ssinFrom } from '../../app/identifiers/index.js';
 import { verifySealedProof } from '../../app/proofs/index.js';
 import { openDatabase, type Database } from '../../app/storage/index.js';
+import { run } from '../helpers/run.js';
 import { startTestService, testBackend, type TestService } from '../helpers/service.js';
 
 const CYCLES = Number(process.env.EPOST_CRASH_CYCLES ?? 20);
@@ -154,6 +155,11 @@ describe(`crash safety: SIGKILL during sends (${testBackend})`, function () {
       `      crash test: ${CYCLES} SIGKILL cycles, ${acknowledged.size} mails acknowledged ` +
         `(${unansweredAtEnd} unanswered at a kill, then retried once each), 0 lost, 0 orphans`,
     );
+    // The processing log, written by killed and restarted processes, still verifies end to end.
+    const audit = await run(process.execPath, ['--import', tsxLoader, path.join(projectRoot, 'scripts', 'audit.ts'), 'verify'], {
+      env: { ...process.env, ...env },
+    });
+    expect(audit.status, audit.stdout + audit.stderr).to.equal(0);
     // The proofs of a sample of acknowledged mails verify.
     const anchors = [fs.readFileSync(setup.devPki.rootCaCert, 'utf8')];
     for (const sent of [...acknowledged.values()].slice(0, 10)) {

@@ -138,6 +138,8 @@ export interface PlainSignOptions {
   references?: string[];
   /** An InclusiveNamespaces PrefixList on each reference's transform, as WSS4J writes it. */
   prefixList?: string[];
+  /** An InclusiveNamespaces PrefixList on the SignedInfo's CanonicalizationMethod. */
+  signedInfoPrefixList?: string[];
 }
 
 export const TIMESTAMP_XPATH = "/*[local-name()='Envelope']/*[local-name()='Header']/*[local-name()='Security']/*[local-name()='Timestamp']";
@@ -150,6 +152,7 @@ export function signWithPlainXmlCrypto(unsigned: string, options: PlainSignOptio
     signatureAlgorithm: options.signatureAlgorithm ?? 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     canonicalizationAlgorithm: EXC_C14N,
     idMode: 'wssecurity',
+    ...(options.signedInfoPrefixList ? { inclusiveNamespacesPrefixList: options.signedInfoPrefixList } : {}),
     getKeyInfoContent: () => `<wsse:SecurityTokenReference><wsse:Reference URI="#${options.tokenId}" ValueType="${X509V3}"/></wsse:SecurityTokenReference>`,
   });
   for (const xpath of options.references ?? [TIMESTAMP_XPATH, BODY_XPATH]) {

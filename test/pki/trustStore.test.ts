@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { issueCertificate, pkiLayout, TrustStore, x509 } from '../../app/pki/index.js';
-import { createTestPki, disposeTestPki, type TestPki } from './helpers.js';
+import { createTestPki, disposeTestPki, type TestPki } from '../wssecurity/helpers.js';
 
 const KU = x509.KeyUsageFlags;
 const YEAR = 365 * 86_400_000;

@@ -1,0 +1,198 @@
+// Processing records: what one step of processing was, who was responsible for it and who executed
+// it, what it concerned, when, how it ended and what disturbance was observed. A record is written
+// inside the caller's transaction (so it commits or rolls back with the step) without a sequence
+// number; the sealer numbers committed records later (see log.ts). Its leaf, the bytes the Merkle
+// tree commits to, is a fixed-order JSON rendering of exactly the stored columns and its number.
+import { createHash } from 'node:crypto';
+import type { Database, DataVault } from '../storage/index.js';
+
+/** The kinds of processing the log knows; each is named as the domain names it. */
+export type AuditOperation =
+  /** SOAP operations, accepted or refused (a refusal before the operation is known is 'SoapRequest'). */
+  | 'SendRegisteredMail'
+  | 'GetProofOfDelivery'
+  | 'SoapRequest'
+  /** A registered mail put into (or failing to reach) its recipient's eBox. */
+  | 'DeliverIntoEbox'
+  /** eBox readers: listing, reading a message, downloading its document. */
+  | 'ListEboxMessages'
+  | 'ReadEboxMessage'
+  | 'DownloadDocument'
+  /** Evidence handed out other than through GetProofOfDelivery (bundle, PDF reproduction). */
+  | 'FetchProof'
+  /** An evidence document produced (handover, expiry, …) outside a request already recorded. */
+  | 'ProduceEvidence'
+  /** Access management and configuration changes; `details` says which noun, verb and values. */
+  | 'AdministrativeChange'
+  /** Security advisors reading the log or a payload; refused attempts too. */
+  | 'ConsultLog'
+  | 'ReadLogPayload'
+  /** A document removed at the end of its retention period (its digests stay). */
+  | 'PurgeDocument';
+
+export type AuditOutcome = 'accepted' | 'refused' | 'completed' | 'failed';
+
+/** The organisation ePost itself, when it is responsible for or executes a step. */
+export const EPOST = 'ePost';
+
+export interface ProcessingStep {
+  operation: AuditOperation;
+  outcome: AuditOutcome;
+  /** When the step happened; default: now, from the log's clock (the service's one clock). */
+  at?: Date;
+  /** The responsible organisation: a sender's enterprise number, or EPOST. */
+  responsible?: string | undefined;
+  /** Who executed it: a certificate subject, a user, or a component of ePost. */
+  executor?: string | undefined;
+  /** SHA-256 fingerprint (hex) of the executor's certificate, when one authenticated it. */
+  executorFingerprint?: string | undefined;
+  /** What it concerned. */
+  registeredMailId?: string | undefined;
+  /** Recipient identifier as `citizen:<SSIN>` or `enterprise:<enterprise number>` (see recipientKey). */
+  recipient?: string | undefined;
+  evidenceId?: string | undefined;
+  /** A disturbance observed: the fault code and a readable reason. */
+  disturbance?: { code: string; reason: string } | undefined;
+  /** The purpose stated by whoever consulted personal data. */
+  purpose?: string | undefined;
+  /** Further facts (flat values), kept as canonical JSON. */
+  details?: Record<string, string | number | boolean | null> | undefined;
+  /** Attached bytes (the signed SOAP request): their SHA-256 is in the leaf, the bytes are kept encrypted. */
+  payload?: Buffer | undefined;
+  /** Keep at most this many bytes of the payload (refused requests: bounded against floods); the digest covers all of it. */
+  payloadCapBytes?: number | undefined;
+}
+
+export function recipientKey(recipient: { kind: string; id: string }): string {
+  return `${recipient.kind}:${recipient.id}`;
+}
+
+/** One stored record, as read back (numbers normalised: PostgreSQL returns bigint as text). */
+export interface StoredRecord {
+  id: number;
+  seq: number | null;
+  recordedAt: string;
+  operation: string;
+  outcome: string;
+  responsible: string | null;
+  executor: string | null;
+  executorFingerprint: string | null;
+  registeredMailId: string | null;
+  recipient: string | null;
+  evidenceId: string | null;
+  disturbanceCode: string | null;
+  disturbanceReason: string | null;
+  purpose: string | null;
+  details: string | null;
+  payloadSha256: string | null;
+  payloadSize: number | null;
+}
+
+export function storedRecord(row: Record<string, unknown>): StoredRecord {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    id: Number(row.id),
+    seq: num(row.seq),
+    recordedAt: String(row.recorded_at),
+    operation: String(row.operation),
+    outcome: String(row.outcome),
+    responsible: str(row.responsible),
+    executor: str(row.executor),
+    executorFingerprint: str(row.executor_fingerprint),
+    registeredMailId: str(row.registered_mail_id),
+    recipient: str(row.recipient),
+    evidenceId: str(row.evidence_id),
+    disturbanceCode: str(row.disturbance_code),
+    disturbanceReason: str(row.disturbance_reason),
+    purpose: str(row.purpose),
+    details: str(row.details),
+    payloadSha256: str(row.payload_sha256),
+    payloadSize: num(row.payload_size),
+  };
+}
+
+/**
+ * The leaf of record `seq`: UTF-8 JSON with a fixed key order. The sequence number is part of it, so
+ * a record moved to another place no longer matches the tree at either place. `v` versions the form.
+ */
+export function leafBytes(seq: number, r: Omit<StoredRecord, 'id' | 'seq'>): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      v: 1,
+      seq,
+      time: r.recordedAt,
+      operation: r.operation,
+      outcome: r.outcome,
+      responsible: r.responsible,
+      executor: r.executor,
+      executorFingerprint: r.executorFingerprint,
+      registeredMailId: r.registeredMailId,
+      recipient: r.recipient,
+      evidenceId: r.evidenceId,
+      disturbanceCode: r.disturbanceCode,
+      disturbanceReason: r.disturbanceReason,
+      purpose: r.purpose,
+      details: r.details,
+      payloadSha256: r.payloadSha256,
+      payloadSize: r.payloadSize,
+    }),
+    'utf8',
+  );
+}
+
+/** Canonical JSON of flat details: keys sorted, so equal facts give equal bytes. */
+function canonicalDetails(details: ProcessingStep['details']): string | null {
+  if (!details) return null;
+  const sorted = Object.keys(details)
+    .sort()
+    .map((k) => [k, details[k]] as const)
+    .filter(([, v]) => v !== undefined);
+  return JSON.stringify(Object.fromEntries(sorted));
+}
+
+export function payloadAssociatedData(recordId: number, payloadSha256: string): string {
+  return `audit_payload:${recordId}:${payloadSha256}`;
+}
+
+/** Inserts one record (and its encrypted payload) with the caller's handle: a transaction, usually. */
+export async function insertRecord(db: Database, vault: DataVault, step: ProcessingStep, now: () => Date): Promise<number> {
+  const recordedAt = (step.at ?? now()).toISOString();
+  const payloadSha256 = step.payload ? createHash('sha256').update(step.payload).digest('hex') : null;
+  const [row] = await db('audit_records')
+    .insert({
+      seq: null,
+      recorded_at: recordedAt,
+      operation: step.operation,
+      outcome: step.outcome,
+      responsible: step.responsible ?? null,
+      executor: step.executor ?? null,
+      executor_fingerprint: step.executorFingerprint ?? null,
+      registered_mail_id: step.registeredMailId ?? null,
+      recipient: step.recipient ?? null,
+      evidence_id: step.evidenceId ?? null,
+      disturbance_code: step.disturbance?.code ?? null,
+      disturbance_reason: step.disturbance?.reason ?? null,
+      purpose: step.purpose ?? null,
+      details: canonicalDetails(step.details),
+      payload_sha256: payloadSha256,
+      payload_size: step.payload ? step.payload.length : null,
+    })
+    .returning('id');
+  const id = Number(typeof row === 'object' ? (row as { id: number | string }).id : row);
+  if (step.payload && payloadSha256) {
+    const kept = step.payloadCapBytes !== undefined ? step.payload.subarray(0, step.payloadCapBytes) : step.payload;
+    const sealed = vault.encrypt(kept, payloadAssociatedData(id, payloadSha256));
+    await db('audit_payloads').insert({
+      record_id: id,
+      registered_mail_id: step.registeredMailId ?? null,
+      recorded_at: recordedAt,
+      key_id: sealed.keyId,
+      iv: sealed.iv,
+      ciphertext: sealed.ciphertext,
+      auth_tag: sealed.authTag,
+      stored_size: kept.length,
+    });
+  }
+  return id;
+}

@@ -1,0 +1,288 @@
+// The messages of an eBox as a reader with a given right sees them: never expired ones, only the
+// message types in a mandatary's scope. Filters and paging follow the eBox Message Registry API.
+import { createHash } from 'node:crypto';
+import { EpostError } from '../errors/index.js';
+import type { Database } from '../storage/index.js';
+import type { EboxContext } from './context.js';
+import { GENERIC_MESSAGE_TYPE, listMessageTypes, messageTypeOfSender, type Language } from './messageTypes.js';
+import { scopeOf, type EboxAddress, type ReadingRight } from './rights.js';
+
+export interface EboxMessage {
+  id: string;
+  registeredMailId: string;
+  senderReference: string;
+  senderEnterpriseNumber: string;
+  senderName: string;
+  subject: string;
+  /** The language the sender declared, if any. */
+  language: Language | null;
+  messageTypeId: string;
+  deliveredAt: string;
+  expiresAt: string;
+  readAt: string | null;
+  visible: boolean;
+  document: { fileName: string; mimeType: string; size: number; digestSha256Base64: string };
+}
+
+export interface MessageFilter {
+  receivedBefore?: Date | undefined;
+  receivedAfter?: Date | undefined;
+  expiredBefore?: Date | undefined;
+  expiredAfter?: Date | undefined;
+  readStatus?: boolean | undefined;
+  visible?: boolean | undefined;
+  registeredMail?: boolean | undefined;
+  messageTypeId?: string | undefined;
+  senderOrganizationId?: string | undefined;
+  senderApplicationId?: string | undefined;
+  /** Text search in one language: subject, sender name, message type name, file name. */
+  search?: { text: string; language: Language } | undefined;
+}
+
+/** ePost is the one sender application of its registered mails. */
+export const SENDER_APPLICATION_ID = 'epost';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function fromRow(r: Record<string, unknown>): EboxMessage {
+  return {
+    id: String(r.id),
+    registeredMailId: String(r.registered_mail_id),
+    senderReference: String(r.sender_reference),
+    senderEnterpriseNumber: String(r.sender_enterprise_number),
+    senderName: String(r.sender_name),
+    subject: String(r.subject),
+    language: (r.language as Language | null) ?? null,
+    messageTypeId: String(r.message_type_id ?? GENERIC_MESSAGE_TYPE),
+    deliveredAt: String(r.delivered_at),
+    expiresAt: String(r.expires_at),
+    readAt: (r.read_at as string | null) ?? null,
+    visible: r.visible === true || r.visible === 1 || r.visible === '1',
+    document: {
+      fileName: String(r.file_name),
+      mimeType: String(r.mime_type),
+      size: Number(r.size),
+      digestSha256Base64: String(r.digest_sha256),
+    },
+  };
+}
+
+/**
+ * Gives an expiration date to messages delivered without one (the delivery did not know the
+ * configured defaults): the message type's retention, else the configured one, never beyond the
+ * sender's document retention, since a message cannot outlive its document.
+ */
+export async function settleExpirationDates(ctx: Pick<EboxContext, 'db' | 'config'>): Promise<number> {
+  // A message delivered before its sender's message type was known gets it first: retention and scope depend on it.
+  const untyped = await ctx
+    .db('ebox_messages as m')
+    .join('registered_mails as r', 'r.id', 'm.registered_mail_id')
+    .whereNull('m.message_type_id')
+    .distinct('r.sender_enterprise_number');
+  for (const { sender_enterprise_number: sender } of untyped) {
+    const type = await messageTypeOfSender(ctx.db, sender);
+    const mails = ctx.db('registered_mails').where({ sender_enterprise_number: sender }).select('id');
+    await ctx.db('ebox_messages').whereNull('message_type_id').whereIn('registered_mail_id', mails).update({ message_type_id: type });
+  }
+  let settled = 0;
+  for (;;) {
+    const rows = await ctx
+      .db('ebox_messages as m')
+      .join('registered_mails as r', 'r.id', 'm.registered_mail_id')
+      .join('sender_organisations as o', 'o.enterprise_number', 'r.sender_enterprise_number')
+      .leftJoin('ebox_message_types as t', 't.id', 'm.message_type_id')
+      .whereNull('m.expires_at')
+      .limit(500)
+      .select('m.id', 'm.delivered_at', 't.retention_days', 'o.document_retention_days');
+    if (rows.length === 0) return settled;
+    for (const r of rows) {
+      const expiresAt = expirationDate(new Date(r.delivered_at), r.retention_days, r.document_retention_days, ctx.config);
+      await ctx.db('ebox_messages').where({ id: r.id }).whereNull('expires_at').update({ expires_at: expiresAt.toISOString() });
+    }
+    settled += rows.length;
+  }
+}
+
+export function expirationDate(
+  deliveredAt: Date,
+  typeRetentionDays: number | null | undefined,
+  senderDocumentRetentionDays: number | null | undefined,
+  config: { eboxRetentionDays: number; documentRetentionDays: number },
+): Date {
+  const days = Math.min(typeRetentionDays ?? config.eboxRetentionDays, senderDocumentRetentionDays ?? config.documentRetentionDays);
+  return new Date(deliveredAt.getTime() + days * DAY_MS);
+}
+
+/** The messages a right shows, with the columns every answer needs. */
+function visibleTo(db: Database, eBox: EboxAddress, scope: string[] | undefined, now: Date) {
+  const query = db('ebox_messages as m')
+    .join('registered_mails as r', 'r.id', 'm.registered_mail_id')
+    .join('sender_organisations as o', 'o.enterprise_number', 'r.sender_enterprise_number')
+    .where({ 'm.ebox_kind': eBox.kind, 'm.ebox_owner_id': eBox.ownerId })
+    .whereNull('m.expired_at')
+    .where('m.expires_at', '>', now.toISOString());
+  if (scope) query.whereIn('m.message_type_id', scope);
+  return query;
+}
+
+const COLUMNS = [
+  'm.id',
+  'm.registered_mail_id',
+  'm.message_type_id',
+  'm.delivered_at',
+  'm.expires_at',
+  'm.read_at',
+  'm.visible',
+  'r.sender_reference',
+  'r.sender_enterprise_number',
+  'o.name as sender_name',
+  'r.subject',
+  'r.language',
+  'r.file_name',
+  'r.mime_type',
+  'r.size',
+  'r.digest_sha256',
+];
+
+function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+async function applyFilter(db: Database, query: ReturnType<typeof visibleTo>, filter: MessageFilter): Promise<boolean> {
+  if (filter.registeredMail === false) return false; // every ePost message is a registered mail
+  if (filter.senderApplicationId !== undefined && filter.senderApplicationId !== SENDER_APPLICATION_ID) return false;
+  if (filter.receivedBefore) query.where('m.delivered_at', '<', filter.receivedBefore.toISOString());
+  if (filter.receivedAfter) query.where('m.delivered_at', '>=', filter.receivedAfter.toISOString());
+  if (filter.expiredBefore) query.where('m.expires_at', '<', filter.expiredBefore.toISOString());
+  if (filter.expiredAfter) query.where('m.expires_at', '>=', filter.expiredAfter.toISOString());
+  if (filter.readStatus === true) query.whereNotNull('m.read_at');
+  if (filter.readStatus === false) query.whereNull('m.read_at');
+  if (filter.visible !== undefined) query.where('m.visible', filter.visible);
+  if (filter.messageTypeId !== undefined) query.where('m.message_type_id', filter.messageTypeId);
+  if (filter.senderOrganizationId !== undefined) query.where('r.sender_enterprise_number', filter.senderOrganizationId);
+  if (filter.search) {
+    const { text, language } = filter.search;
+    const pattern = likePattern(text);
+    // Message type names are few and kept as JSON: matched here, in the chosen language only.
+    const types = (await listMessageTypes(db)).items.filter((t) => t.name[language]?.toLowerCase().includes(text.toLowerCase())).map((t) => t.id);
+    query.where((q) => {
+      q.where((s) => s.whereRaw(`lower(r.subject) like ? escape '\\'`, [pattern]).where((l) => l.where('r.language', language).orWhereNull('r.language')))
+        .orWhereRaw(`lower(o.name) like ? escape '\\'`, [pattern])
+        .orWhereRaw(`lower(r.file_name) like ? escape '\\'`, [pattern]);
+      if (types.length > 0) q.orWhereIn('m.message_type_id', types);
+    });
+  }
+  return true;
+}
+
+export interface Page {
+  page: number;
+  pageSize: number;
+}
+
+/** One page of messages, most recent first, or unread first (then most recent) for people. */
+export async function findMessages(
+  ctx: Pick<EboxContext, 'db' | 'config' | 'now'>,
+  right: ReadingRight,
+  filter: MessageFilter,
+  page: Page,
+  order: 'received' | 'unreadFirst' = 'received',
+): Promise<{ items: EboxMessage[]; total: number }> {
+  await settleExpirationDates(ctx);
+  const now = ctx.now();
+  const base = visibleTo(ctx.db, right.eBox, scopeOf(right), now);
+  if (!(await applyFilter(ctx.db, base, filter))) return { items: [], total: 0 };
+  const [count] = await base.clone().clearSelect().count({ n: '*' });
+  const query = base.clone().select(COLUMNS);
+  if (order === 'unreadFirst') query.orderByRaw('case when m.read_at is null then 0 else 1 end');
+  query.orderBy([{ column: 'm.delivered_at', order: 'desc' }, { column: 'm.id' }]);
+  const rows = await query.offset((page.page - 1) * page.pageSize).limit(page.pageSize);
+  return { items: rows.map(fromRow), total: Number(count!.n) };
+}
+
+/** One message the right shows, or undefined: unknown, another eBox's, out of scope and expired all look alike. */
+export async function findMessage(ctx: Pick<EboxContext, 'db' | 'config' | 'now'>, right: ReadingRight, messageId: string): Promise<EboxMessage | undefined> {
+  await settleExpirationDates(ctx);
+  const row = await visibleTo(ctx.db, right.eBox, scopeOf(right), ctx.now()).where('m.id', messageId).first(COLUMNS);
+  return row ? fromRow(row) : undefined;
+}
+
+export interface EboxSummary {
+  numberOfMessages: number;
+  numberOfUnreadMessages: number;
+  lastReceiptDate: string | null;
+  lastConsultationDate: string | null;
+  totalBytes: number;
+}
+
+/** Counts over what the right shows (hidden messages included, as the eBox federation counts them). */
+export async function summarise(ctx: Pick<EboxContext, 'db' | 'config' | 'now'>, right: ReadingRight): Promise<EboxSummary> {
+  await settleExpirationDates(ctx);
+  const base = visibleTo(ctx.db, right.eBox, scopeOf(right), ctx.now());
+  const [totals] = await base
+    .clone()
+    .select(
+      ctx.db.raw('count(*) as n'),
+      ctx.db.raw('sum(case when m.read_at is null then 1 else 0 end) as unread'),
+      ctx.db.raw('max(m.delivered_at) as last_receipt'),
+      ctx.db.raw('sum(r.size) as bytes'),
+    );
+  const box = await ctx.db('eboxes').where({ kind: right.eBox.kind, owner_id: right.eBox.ownerId }).first('last_consulted_at');
+  return {
+    numberOfMessages: Number(totals?.n ?? 0),
+    numberOfUnreadMessages: Number(totals?.unread ?? 0),
+    lastReceiptDate: totals?.last_receipt ?? null,
+    lastConsultationDate: box?.last_consulted_at ?? null,
+    totalBytes: Number(totals?.bytes ?? 0),
+  };
+}
+
+/** Notes that the eBox was consulted now (the summary's lastConsultationDate). */
+export async function noteConsultation(db: Database, eBox: EboxAddress, at: Date): Promise<void> {
+  await db('eboxes').where({ kind: eBox.kind, owner_id: eBox.ownerId }).update({ last_consulted_at: at.toISOString() });
+}
+
+/** Sets the visibility of messages the right shows; all or nothing: undefined names an id it does not show. */
+export async function setVisibility(
+  ctx: Pick<EboxContext, 'db' | 'config' | 'now'>,
+  trx: Database,
+  right: ReadingRight,
+  changes: { messageId: string; visible: boolean }[],
+): Promise<EboxMessage[] | undefined> {
+  await settleExpirationDates({ db: trx, config: ctx.config });
+  const ids = [...new Set(changes.map((c) => c.messageId))];
+  const rows = await visibleTo(trx, right.eBox, scopeOf(right), ctx.now()).whereIn('m.id', ids).select(COLUMNS);
+  if (rows.length !== ids.length) return undefined;
+  for (const change of changes) await trx('ebox_messages').where({ id: change.messageId }).update({ visible: change.visible });
+  return rows.map(fromRow);
+}
+
+/** The stored document of a message, decrypted and checked against the digest the sender signed. */
+export async function readDocument(ctx: Pick<EboxContext, 'db' | 'vault'>, message: EboxMessage): Promise<Buffer> {
+  const row = await ctx.db('documents').where({ registered_mail_id: message.registeredMailId }).first();
+  if (!row) throw new EpostError('UnknownRegisteredMail', 'The document of this message is no longer kept');
+  const content = ctx.vault.decrypt(
+    { keyId: row.key_id, iv: Buffer.from(row.iv), ciphertext: Buffer.from(row.ciphertext), authTag: Buffer.from(row.auth_tag) },
+    `document:${message.registeredMailId}`,
+  );
+  if (createHash('sha256').update(content).digest('base64') !== message.document.digestSha256Base64) {
+    throw new EpostError('ServiceUnavailable', 'The stored document does not match the digest the sender signed');
+  }
+  return content;
+}
+
+export interface ProofSummary {
+  id: string;
+  kind: string;
+  createdAt: string;
+}
+
+export async function proofsOf(db: Database, message: EboxMessage): Promise<ProofSummary[]> {
+  const rows = await db('proofs').where({ registered_mail_id: message.registeredMailId }).orderBy([{ column: 'created_at' }, { column: 'id' }]).select('id', 'kind', 'created_at');
+  return rows.map((r: Record<string, unknown>) => ({ id: String(r.id), kind: String(r.kind), createdAt: String(r.created_at) }));
+}
+
+export async function proofOf(db: Database, message: EboxMessage, proofId: string): Promise<{ kind: string; sealedXml: Buffer } | undefined> {
+  const row = await db('proofs').where({ registered_mail_id: message.registeredMailId, id: proofId }).first('kind', 'sealed_xml');
+  return row ? { kind: String(row.kind), sealedXml: Buffer.from(row.sealed_xml) } : undefined;
+}

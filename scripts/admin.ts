@@ -1,0 +1,205 @@
+// npm run admin -- <noun> <verb> [options]: sender organisations and their certificates.
+//   organisation register --enterprise-number <EN> --name <name> [--operations A,B] [--recipient-kinds citizen,enterprise]
+//   organisation list
+//   certificate register --enterprise-number <EN> --cert <file.pem>   (validated as ePost validates a signer)
+//   certificate list [--enterprise-number <EN>] [--all]               (--all: revoked ones too)
+//   certificate revoke <fingerprint> [--reason <text>]                (refused at once, whatever the CRL says)
+//   ebox ...                                                          (mandates, enterprise users, message types: scripts/admin/ebox.ts)
+// Every command takes --json (machine-readable output) and --by <name> (who acts; default the OS
+// user). Changes are recorded in the processing log. Reads the service's configuration (EPOST_DB /
+// DATABASE_URL, EPOST_CERTS_DIR, EPOST_DATA_KEY, EPOST_REVOCATION). Exit 0 done, 1 refused, 2 usage.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  ALL_OPERATIONS,
+  ALL_RECIPIENT_KINDS,
+  listSenderCertificates,
+  listSenderOrganisations,
+  registerSenderCertificateBy,
+  registerSenderOrganisationBy,
+  revokeSenderCertificate,
+  type SenderAdministrator,
+  type SenderCertificateRecord,
+  type SenderOperation,
+} from '../app/access/index.js';
+import { AuditLog } from '../app/audit/index.js';
+import { loadConfig } from '../app/config/index.js';
+import { EpostError } from '../app/errors/index.js';
+import type { RecipientKind } from '../app/identifiers/index.js';
+import { pkiLayout, TrustStore, x509 } from '../app/pki/index.js';
+import { loadDataVault, openDatabase, type Database } from '../app/storage/index.js';
+import { EBOX_ADMIN_USAGE, EboxUsageError, runEboxCommand } from './admin/ebox.js';
+
+const USAGE = [
+  'usage: npm run admin -- organisation register --enterprise-number <EN> --name <name> [--operations A,B] [--recipient-kinds citizen,enterprise]',
+  '       npm run admin -- organisation list',
+  '       npm run admin -- certificate register --enterprise-number <EN> --cert <file.pem>',
+  '       npm run admin -- certificate list [--enterprise-number <EN>] [--all]',
+  '       npm run admin -- certificate revoke <fingerprint> [--reason <text>]',
+  EBOX_ADMIN_USAGE,
+  '       (every command: [--json] [--by <name>])',
+].join('\n');
+
+class UsageError extends Error {}
+
+function usage(message?: string): never {
+  throw new UsageError(message ? `${message}\n${USAGE}` : USAGE);
+}
+
+function list<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
+  if (value === undefined) return [...allowed];
+  const items = value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+  for (const item of items) if (!(allowed as readonly string[]).includes(item)) usage(`"${item}" is not one of the ${what}: ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function certificateLines(certificates: SenderCertificateRecord[]): string {
+  if (certificates.length === 0) return 'No sender certificates.';
+  return table([
+    ['FINGERPRINT (SHA-256)', 'ORGANISATION', 'NOT AFTER', 'REVOKED', 'SUBJECT'],
+    ...certificates.map((c) => [c.fingerprintSha256, c.enterpriseNumber, c.notAfter.slice(0, 10), c.revokedAt ?? '-', c.subject]),
+  ]);
+}
+
+function executorFrom(by: string | undefined): string {
+  return `admin:${by ?? os.userInfo().username}`;
+}
+
+/** The `ebox` noun is another folder's: handed over whole, with the database, the log and the clock. */
+async function ebox(argv: string[]): Promise<{ json: unknown; text: string }> {
+  const { values } = parseArgs({ args: argv, strict: false, allowPositionals: true, options: { by: { type: 'string' } } });
+  const config = loadConfig();
+  const db = await openDatabase(config);
+  try {
+    const audit = await openLog(config, db, pkiLayout(config.certsDir).devDir);
+    return await runEboxCommand(argv.slice(1), { db, audit, now: () => new Date() }, executorFrom(typeof values.by === 'string' ? values.by : undefined));
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function main(argv: string[]): Promise<{ json: unknown; text: string }> {
+  if (argv[0] === 'ebox') return ebox(argv);
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      by: { type: 'string' },
+      'enterprise-number': { type: 'string' },
+      name: { type: 'string' },
+      operations: { type: 'string' },
+      'recipient-kinds': { type: 'string' },
+      cert: { type: 'string' },
+      all: { type: 'boolean' },
+      reason: { type: 'string' },
+    },
+  });
+  const [noun, verb, ...rest] = positionals;
+  const known = ['organisation register', 'organisation list', 'certificate register', 'certificate list', 'certificate revoke'];
+  if (!noun || !verb || !known.includes(`${noun} ${verb}`)) usage();
+
+  const config = loadConfig();
+  const layout = pkiLayout(config.certsDir);
+  const db = await openDatabase(config);
+  try {
+    const needsLog = verb !== 'list';
+    const by: SenderAdministrator = {
+      executor: executorFrom(values.by),
+      ...(needsLog ? { log: await openLog(config, db, layout.devDir) } : {}),
+    };
+    switch (`${noun} ${verb}`) {
+      case 'organisation register': {
+        const enterpriseNumber = values['enterprise-number'] ?? usage('--enterprise-number is required');
+        const org = await registerSenderOrganisationBy(
+          db,
+          {
+            enterpriseNumber,
+            name: values.name ?? usage('--name is required'),
+            allowedOperations: list<SenderOperation>(values.operations, ALL_OPERATIONS, 'operations'),
+            allowedRecipientKinds: list<RecipientKind>(values['recipient-kinds'], ALL_RECIPIENT_KINDS, 'recipient kinds'),
+          },
+          by,
+        );
+        return { json: org, text: `Registered organisation ${org.enterpriseNumber} "${org.name}" (${org.allowedOperations.join(', ')}; to ${org.allowedRecipientKinds.join(', ')}).` };
+      }
+      case 'organisation list': {
+        const orgs = await listSenderOrganisations(db);
+        const text =
+          orgs.length === 0
+            ? 'No sender organisations.'
+            : table([['ENTERPRISE NUMBER', 'NAME', 'OPERATIONS', 'RECIPIENT KINDS'], ...orgs.map((o) => [o.enterpriseNumber, o.name, o.allowedOperations.join(','), o.allowedRecipientKinds.join(',')])]);
+        return { json: orgs, text };
+      }
+      case 'certificate register': {
+        const enterpriseNumber = values['enterprise-number'] ?? usage('--enterprise-number is required');
+        const file = values.cert ?? usage('--cert <file.pem> is required');
+        const resolved = path.resolve(process.cwd(), file);
+        if (!fs.existsSync(resolved)) throw new EpostError('InvalidRequest', `${file}: no such file`);
+        const pem = fs.readFileSync(resolved, 'utf8');
+        // Registering a certificate the gate would refuse helps nobody: validate it as a signer now.
+        let certificate: x509.X509Certificate;
+        try {
+          certificate = new x509.X509Certificate(pem);
+        } catch (err) {
+          throw new EpostError('InvalidRequest', `${file} is not a readable X.509 certificate (PEM)`, err);
+        }
+        try {
+          await TrustStore.fromConfig(config).validateSigner(certificate, new Date());
+        } catch (err) {
+          if (err instanceof EpostError) throw new EpostError('InvalidRequest', `The certificate is not acceptable as a sender certificate: ${err.message}`, err);
+          throw err;
+        }
+        const registered = await registerSenderCertificateBy(db, enterpriseNumber, pem, by);
+        return { json: registered, text: `Registered certificate ${registered.fingerprintSha256} for organisation ${registered.enterpriseNumber} (${registered.subject}).` };
+      }
+      case 'certificate list': {
+        const certificates = await listSenderCertificates(db, {
+          ...(values['enterprise-number'] ? { enterpriseNumber: values['enterprise-number'] } : {}),
+          includeRevoked: values.all ?? false,
+        });
+        return { json: certificates, text: certificateLines(certificates) };
+      }
+      case 'certificate revoke': {
+        const fingerprint = rest[0] ?? usage('the fingerprint of the certificate to revoke is required');
+        const revoked = await revokeSenderCertificate(db, fingerprint, by, values.reason);
+        return {
+          json: revoked,
+          text: `Revoked certificate ${revoked.fingerprintSha256} of organisation ${revoked.enterpriseNumber} at ${revoked.revokedAt}: requests signed with it are refused from now on.`,
+        };
+      }
+      default:
+        return usage();
+    }
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** The processing log the changes are recorded in, as the service opens it. */
+async function openLog(config: ReturnType<typeof loadConfig>, db: Database, devDir: string): Promise<AuditLog> {
+  const vault = loadDataVault(config.dataKeyBase64, config.devPki ? path.join(devDir, 'data-key.b64') : undefined);
+  return AuditLog.open(config, db, vault, () => new Date());
+}
+
+const argv = process.argv.slice(2);
+const json = argv.includes('--json');
+main(argv).then(
+  (result) => {
+    console.log(json ? JSON.stringify(result.json, null, 2) : result.text);
+  },
+  (err: unknown) => {
+    const usageError = err instanceof UsageError || err instanceof EboxUsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+    const message = err instanceof Error ? err.message : String(err);
+    if (json) console.log(JSON.stringify({ error: { code: usageError ? 'Usage' : err instanceof EpostError ? err.code : 'Error', message } }, null, 2));
+    console.error(`error: ${message}`);
+    process.exit(usageError ? 2 : 1);
+  },
+);

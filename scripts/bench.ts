@@ -1,0 +1,690 @@
+// npm run bench [-- --only <section>] [--iterations <n>]: performance measurements, printed and
+// written as JSON to bench-results/. Each section is one entry of SECTIONS (name, description, run);
+// a section returns its figures as a flat object, so further sections (throughput, latency under
+// load) are added by appending to SECTIONS.
+//
+// Section "gate-verify": one pre-signed request of about 3 KB, verified in this process by ePost's
+// WS-Security gate and by stock xml-crypto (parse, find the signature, loadSignature, checkSignature,
+// as its README does it) on the same bytes, alternating rounds, after a warm-up. The gate does more
+// (strict profile, certificate path and CRL check (cached), timestamp) and must still not be slower.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto, { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DOMParser } from '@xmldom/xmldom';
+import { SignedXml } from 'xml-crypto';
+import knexModule from 'knex';
+import xpath from 'xpath';
+import { postSoap, SenderClient } from '../app/client/index.js';
+import { projectRoot } from '../app/config/index.js';
+import { ssinFrom } from '../app/identifiers/index.js';
+import { ensureDevPki, pkiLayout, TrustStore } from '../app/pki/index.js';
+import { signRequest, verifyRequest, type GateOptions } from '../app/wssecurity/index.js';
+
+interface BenchContext {
+  iterations: number;
+  workDir: string;
+  /** --pg: also on PostgreSQL. */
+  pg: boolean;
+  /** --profile: also the CPU profile of the service under load. */
+  profile: boolean;
+}
+
+type Figures = Record<string, string | number | boolean>;
+
+interface BenchSection {
+  name: string;
+  description: string;
+  /** Runs by default unless this says no (e.g. a section behind a flag). */
+  enabled?(context: Pick<BenchContext, 'pg' | 'profile'>): boolean;
+  run(context: BenchContext): Promise<Figures>;
+}
+
+/** Median time per operation over `rounds` rounds of `iterations` calls, in microseconds. */
+async function timeRounds(operations: Record<string, () => unknown>, iterations: number, rounds: number): Promise<Record<string, number>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(operations).map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Alternating the contenders within each round spreads any machine noise over both.
+    for (const [name, operation] of Object.entries(operations)) {
+      const start = performance.now();
+      for (let i = 0; i < iterations; i++) await operation();
+      samples[name]!.push(((performance.now() - start) * 1000) / iterations);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, values]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return [name, sorted[Math.floor(sorted.length / 2)]!];
+    }),
+  );
+}
+
+const gateVerify: BenchSection = {
+  name: 'gate-verify',
+  description: 'verify one pre-signed SendRegisteredMail request (3 KB, or the smallest possible): ePost gate vs stock xml-crypto checkSignature',
+  async run({ iterations, workDir }) {
+    const certsDir = path.join(workDir, 'certs');
+    const devPki = await ensureDevPki(certsDir);
+    const layout = pkiLayout(certsDir);
+    const sender = devPki.senders[0]!;
+    const certificatePem = fs.readFileSync(sender.certFile, 'utf8');
+    const privateKeyPem = fs.readFileSync(sender.keyFile, 'utf8');
+
+    // A document sized so that the whole signed envelope is about 3 KB; with an RSA-2048 certificate
+    // (1.3 KB of token) the smallest signed request is about 4 KB, and then a short letter is sent.
+    const signedAt = new Date();
+    const build = (documentBytes: number) =>
+      signRequest({
+        operationXml: SenderClient.sendRegisteredMailElement({
+          senderReference: 'BENCH-0001',
+          recipient: { kind: 'citizen', ssin: ssinFrom('850730033') },
+          subject: 'Benchmark letter',
+          document: { fileName: 'letter.txt', mimeType: 'text/plain', content: Buffer.alloc(documentBytes, 0x61) },
+        }),
+        certificatePem,
+        privateKeyPem,
+        now: signedAt,
+      });
+    const overhead = Buffer.byteLength(build(0));
+    const xml = build(Math.max(64, Math.floor(((3 * 1024 - overhead) * 3) / 4)));
+    const raw = Buffer.from(xml, 'utf8');
+
+    const options: GateOptions = {
+      now: new Date(signedAt.getTime() + 1000),
+      maxTtlSeconds: 300,
+      clockSkewSeconds: 60,
+      maxRequestBytes: 20 * 1024 * 1024,
+      trust: TrustStore.fromDirectories(layout.anchorsDir, layout.intermediatesDir, { crlsDir: layout.crlsDir }),
+    };
+    const gate = () => verifyRequest(raw, options);
+    const stock = () => {
+      const doc = new DOMParser().parseFromString(xml, 'text/xml');
+      const signature = xpath.select1("//*[local-name(.)='Signature' and namespace-uri(.)='http://www.w3.org/2000/09/xmldsig#']", doc as unknown as Node);
+      const verifier = new SignedXml({ publicCert: certificatePem, idMode: 'wssecurity' });
+      verifier.loadSignature(signature as Node);
+      if (!verifier.checkSignature(xml)) throw new Error('stock xml-crypto did not verify the request');
+      return true;
+    };
+    // Both must accept the message before anything is timed.
+    await gate();
+    stock();
+    const warmUp = Math.max(50, Math.floor(iterations / 5));
+    await timeRounds({ gate, stock }, warmUp, 1);
+    const perOp = await timeRounds({ gate, stock }, iterations, 5);
+    return {
+      requestBytes: raw.length,
+      iterationsPerRound: iterations,
+      rounds: 5,
+      gateMicrosPerVerify: Number(perOp.gate!.toFixed(1)),
+      stockMicrosPerVerify: Number(perOp.stock!.toFixed(1)),
+      gateVerifiesPerSecond: Math.round(1e6 / perOp.gate!),
+      stockVerifiesPerSecond: Math.round(1e6 / perOp.stock!),
+      speedupOverStock: Number((perOp.stock! / perOp.gate!).toFixed(2)),
+      gateNotSlower: perOp.gate! <= perOp.stock!,
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sections "cost-floor", "throughput-sqlite", "throughput-pg" (--pg) and "profile" (--profile).
+
+const TSX_LOADER = pathToFileURL(path.join(projectRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs')).href;
+const PG_ADMIN_URL = process.env.EPOST_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CONCURRENCY = [1, 4, 16, 64];
+/** Request sizes: the "3 KB" one is the smallest signed request (an RSA-2048 token alone is 1.3 KB). */
+const SIZES = [
+  { label: '3KB', targetBytes: 3 * 1024 },
+  { label: '100KB', targetBytes: 100 * 1024 },
+];
+/** Sends per concurrency level: enough for stable percentiles, small enough for ~3 minutes in all. */
+const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
+  '3KB': { 1: 60, 4: 150, 16: 250, 64: 320 },
+  '100KB': { 1: 40, 4: 100, 16: 150, 64: 200 },
+};
+const TTL_SECONDS = 3000;
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+interface ServiceProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  certsDir: string;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** Starts `app/main.ts` as its own process (so its CPU time can be read) and waits until it listens. */
+function startServiceProcess(workDir: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<ServiceProcess> {
+  const dir = fs.mkdtempSync(path.join(workDir, 'service-'));
+  const certsDir = path.join(dir, 'certs');
+  fs.mkdirSync(certsDir);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', TSX_LOADER, path.join(projectRoot, 'app', 'main.ts')], {
+      env: {
+        ...process.env,
+        EPOST_PORT: '0',
+        EPOST_MTLS_PORT: '0',
+        EPOST_DB: path.join(dir, 'epost.sqlite'),
+        EPOST_CERTS_DIR: certsDir,
+        EPOST_LOG_LEVEL: 'warn',
+        EPOST_TIMESTAMP_MAX_TTL: String(TTL_SECONDS + 60),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The pipes are drained all along: a full pipe would stall the server mid-run.
+    let out = '';
+    const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      keep(d);
+      const m = /listening on (https:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, baseUrl: m[1]!, certsDir, exited, output: () => out });
+      }
+    });
+    child.stderr!.on('data', keep);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited (${code}) before listening:\n${out}`));
+    });
+  });
+}
+
+async function stopServiceProcess(service: ServiceProcess): Promise<void> {
+  service.child.kill('SIGTERM');
+  const killer = setTimeout(() => service.child.kill('SIGKILL'), 30_000);
+  await service.exited;
+  clearTimeout(killer);
+}
+
+/** utime + stime of a process, in seconds (fields 14 and 15 of /proc/<pid>/stat). */
+function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** A fresh PostgreSQL database for one run, and how to drop it. */
+async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `epost_bench_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const k = knexModule({ client: 'pg', connection: { connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 }, pool: { min: 0, max: 1 } });
+    try {
+      await k.raw(sql);
+    } finally {
+      await k.destroy();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+interface Sender {
+  client: SenderClient;
+  tlsCaPem: string;
+}
+
+async function senderFor(service: ServiceProcess): Promise<Sender> {
+  // The service generated the development PKI on its first start; this reads it back.
+  const devPki = await ensureDevPki(service.certsDir);
+  const sender = devPki.senders[0]!;
+  const tlsCaPem = fs.readFileSync(devPki.rootCaCert, 'utf8');
+  const client = new SenderClient({
+    baseUrl: service.baseUrl,
+    certificatePem: fs.readFileSync(sender.certFile, 'utf8'),
+    privateKeyPem: fs.readFileSync(sender.keyFile, 'utf8'),
+    tlsCaPem,
+    ttlSeconds: TTL_SECONDS,
+  });
+  return { client, tlsCaPem };
+}
+
+/** `count` signed requests of about `targetBytes` each, every one with its own SenderReference. */
+function preSign(client: SenderClient, targetBytes: number, count: number, prefix: string): Buffer[] {
+  const element = (reference: string, documentBytes: number) =>
+    SenderClient.sendRegisteredMailElement({
+      senderReference: reference,
+      recipient: { kind: 'citizen', ssin: ssinFrom('850730033') },
+      subject: 'Benchmark letter',
+      document: { fileName: 'letter.txt', mimeType: 'text/plain', content: Buffer.alloc(documentBytes, 0x61) },
+    });
+  const overhead = Buffer.byteLength(client.sign(element(`${prefix}-probe`, 0)));
+  const documentBytes = Math.max(64, Math.floor(((targetBytes - overhead) * 3) / 4));
+  return Array.from({ length: count }, (_, i) => Buffer.from(client.sign(element(`${prefix}-${i}`, documentBytes)), 'utf8'));
+}
+
+interface LoadResult {
+  sends: number;
+  ok: number;
+  errors: Record<string, number>;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+/** Posts the requests with `concurrency` in flight at any time; every answer must carry a RegisteredMailId. */
+async function drive(baseUrl: string, tlsCaPem: string, requests: Buffer[], concurrency: number): Promise<LoadResult> {
+  let next = 0;
+  const latenciesMs: number[] = [];
+  const errors: Record<string, number> = {};
+  const failed = (kind: string) => (errors[kind] = (errors[kind] ?? 0) + 1);
+  const start = performance.now();
+  const worker = async () => {
+    while (next < requests.length) {
+      const request = requests[next++]!;
+      const sentAt = performance.now();
+      try {
+        const { status, body } = await postSoap({ baseUrl, tlsCaPem }, request, 'urn:epost:registeredmail:v1/SendRegisteredMail');
+        const text = body.toString('utf8');
+        if (status === 200 && /RegisteredMailId>[^<]+</.test(text) && /SendProof>[^<]+</.test(text)) latenciesMs.push(performance.now() - sentAt);
+        else failed(/<faultcode>([^<]*)<\/faultcode>/.exec(text)?.[1] ?? `HTTP ${status}`);
+      } catch (err) {
+        failed((err as NodeJS.ErrnoException).code ?? 'network');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { sends: requests.length, ok: latenciesMs.length, errors, seconds: (performance.now() - start) / 1000, latenciesMs };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** The throughput of one backend: each size at each concurrency level, server CPU read from /proc. */
+async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Figures> {
+  const pg = backend === 'pg' ? await freshPgDatabase() : undefined;
+  const service = await startServiceProcess(workDir, pg ? { DATABASE_URL: pg.url } : {});
+  // Keep-alive connections, as a sender's client would hold them: the TLS handshake is not the subject.
+  const agent = new https.Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
+  const previousAgent = https.globalAgent;
+  https.globalAgent = agent; // postSoap() takes no agent; it uses the global one.
+  const figures: Figures = { backend, concurrencyLevels: CONCURRENCY.join(',') };
+  try {
+    const { client, tlsCaPem } = await senderFor(service);
+    const runId = randomBytes(4).toString('hex');
+    // Warm-up (JIT, caches, connections), not measured.
+    await drive(service.baseUrl, tlsCaPem, preSign(client, SIZES[0]!.targetBytes, 40, `warm-${runId}`), 4);
+    for (const size of SIZES) {
+      for (const concurrency of CONCURRENCY) {
+        const requests = preSign(client, size.targetBytes, SENDS_PER_LEVEL[size.label]![concurrency]!, `bench-${runId}-${size.label}-${concurrency}`);
+        const cpuBefore = cpuSecondsOf(service.child.pid!);
+        const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency);
+        const cpuSeconds = cpuSecondsOf(service.child.pid!) - cpuBefore;
+        const sorted = [...result.latenciesMs].sort((a, b) => a - b);
+        const key = `${size.label}.c${concurrency}`;
+        figures[`${key}.requestBytes`] = requests[0]!.length;
+        figures[`${key}.sends`] = result.sends;
+        figures[`${key}.sendsPerSecond`] = Number((result.ok / result.seconds).toFixed(1));
+        figures[`${key}.p50Ms`] = Number(percentile(sorted, 50).toFixed(1));
+        figures[`${key}.p95Ms`] = Number(percentile(sorted, 95).toFixed(1));
+        figures[`${key}.p99Ms`] = Number(percentile(sorted, 99).toFixed(1));
+        figures[`${key}.serverCpuMsPerSend`] = Number(((cpuSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        figures[`${key}.errors`] = Object.values(result.errors).reduce((a, b) => a + b, 0);
+        if (Object.keys(result.errors).length > 0) figures[`${key}.errorKinds`] = JSON.stringify(result.errors);
+        console.log(
+          `  ${backend.padEnd(6)} ${size.label.padEnd(5)} c=${String(concurrency).padEnd(2)} ${String(figures[`${key}.sendsPerSecond`]).padStart(6)} sends/s  ` +
+            `p50 ${figures[`${key}.p50Ms`]} ms  p95 ${figures[`${key}.p95Ms`]} ms  p99 ${figures[`${key}.p99Ms`]} ms  ` +
+            `server CPU ${figures[`${key}.serverCpuMsPerSend`]} ms/send  errors ${figures[`${key}.errors`]}`,
+        );
+      }
+    }
+    const sealingKey = crypto.createPrivateKey(fs.readFileSync(pkiLayout(service.certsDir).sealingKey));
+    const tsaKey = crypto.createPrivateKey(fs.readFileSync(pkiLayout(service.certsDir).tsaKey));
+    figures.sealingKey = keyDescription(sealingKey);
+    figures.tsaKey = keyDescription(tsaKey);
+  } finally {
+    https.globalAgent = previousAgent;
+    agent.destroy();
+    await stopServiceProcess(service);
+    await pg?.drop();
+  }
+  return figures;
+}
+
+function keyDescription(key: crypto.KeyObject): string {
+  const details = key.asymmetricKeyDetails ?? {};
+  return key.asymmetricKeyType === 'rsa' ? `RSA-${details.modulusLength}` : `${key.asymmetricKeyType} ${details.namedCurve ?? ''}`.trim();
+}
+
+const throughputSqlite: BenchSection = {
+  name: 'throughput-sqlite',
+  description: `complete WS-Security-signed sends over HTTPS (keep-alive), embedded defaults (SQLite WAL, synchronous=FULL), concurrency ${CONCURRENCY.join('/')}`,
+  run: ({ workDir }) => throughput('sqlite', workDir),
+};
+
+const throughputPg: BenchSection = {
+  name: 'throughput-pg',
+  description: `the same on PostgreSQL (a fresh database on ${PG_ADMIN_URL.replace(/\/\/[^@]*@/, '//')}, dropped after)`,
+  enabled: ({ pg }) => pg,
+  run: ({ workDir }) => throughput('pg', workDir),
+};
+
+const costFloor: BenchSection = {
+  name: 'cost-floor',
+  description: 'what one send cannot go below on this machine: signatures, hashes, one durable commit (median µs per operation)',
+  async run({ workDir, pg }) {
+    const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    // About the size of a canonicalised ds:SignedInfo.
+    const signedInfo = randomBytes(600);
+    const rsaSignature = crypto.sign('sha256', signedInfo, rsa.privateKey);
+    const ecSignature = crypto.sign('sha256', signedInfo, ec.privateKey);
+    const small = randomBytes(3 * 1024);
+    const large = randomBytes(100 * 1024);
+    const crypto_ = await timeRounds(
+      {
+        rsaSign: () => crypto.sign('sha256', signedInfo, rsa.privateKey),
+        rsaVerify: () => crypto.verify('sha256', signedInfo, rsa.publicKey, rsaSignature),
+        ecdsaSign: () => crypto.sign('sha256', signedInfo, ec.privateKey),
+        ecdsaVerify: () => crypto.verify('sha256', signedInfo, ec.publicKey, ecSignature),
+        sha256of3KB: () => crypto.createHash('sha256').update(small).digest(),
+        sha256of100KB: () => crypto.createHash('sha256').update(large).digest(),
+      },
+      300,
+      5,
+    );
+
+    // One small durable transaction, as each send commits one: WAL with synchronous=FULL.
+    const sqlite = knexModule({ client: 'sqlite3', connection: { filename: path.join(workDir, 'floor.sqlite') }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
+    let sqliteCommit: number;
+    try {
+      await sqlite.raw('PRAGMA journal_mode = WAL');
+      await sqlite.raw('PRAGMA synchronous = FULL');
+      await sqlite.schema.createTable('t', (t) => {
+        t.increments('id');
+        t.binary('payload');
+      });
+      const row = randomBytes(3 * 1024);
+      sqliteCommit = (await timeRounds({ commit: () => sqlite.transaction((trx) => trx('t').insert({ payload: row })) }, 100, 3)).commit!;
+    } finally {
+      await sqlite.destroy();
+    }
+    let pgCommit: number | undefined;
+    if (pg) {
+      const database = await freshPgDatabase();
+      const k = knexModule({ client: 'pg', connection: database.url, pool: { min: 1, max: 1 } });
+      try {
+        await k.raw('SET synchronous_commit = on');
+        await k.schema.createTable('t', (t) => {
+          t.increments('id');
+          t.binary('payload');
+        });
+        const row = randomBytes(3 * 1024);
+        pgCommit = (await timeRounds({ commit: () => k.transaction((trx) => trx('t').insert({ payload: row })) }, 100, 3)).commit!;
+      } finally {
+        await k.destroy();
+        await database.drop();
+      }
+    }
+
+    const f = (n: number) => Number(n.toFixed(1));
+    // Per send the service signs four times (two sealed proofs, two RFC 3161 tokens) and verifies the
+    // request's signature once; the certificate path is cached. That CPU is the floor per send.
+    const rsaFloor = 4 * crypto_.rsaSign! + crypto_.rsaVerify!;
+    const ecdsaFloor = 4 * crypto_.ecdsaSign! + crypto_.rsaVerify!;
+    return {
+      rsa2048SignMicros: f(crypto_.rsaSign!),
+      rsa2048VerifyMicros: f(crypto_.rsaVerify!),
+      ecdsaP256SignMicros: f(crypto_.ecdsaSign!),
+      ecdsaP256VerifyMicros: f(crypto_.ecdsaVerify!),
+      sha256Of3KBMicros: f(crypto_.sha256of3KB!),
+      sha256Of100KBMicros: f(crypto_.sha256of100KB!),
+      sqliteCommitWalFullMicros: f(sqliteCommit),
+      ...(pgCommit !== undefined ? { pgCommitSynchronousMicros: f(pgCommit) } : {}),
+      floorCpuMicrosPerSendRsa: f(rsaFloor),
+      floorCpuMicrosPerSendEcdsa: f(ecdsaFloor),
+      ceilingSendsPerSecondOneCoreRsa: Math.round(1e6 / rsaFloor),
+      ceilingSendsPerSecondOneCoreEcdsa: Math.round(1e6 / ecdsaFloor),
+    };
+  },
+};
+
+/** Self time per function and per origin (our folder, library, Node internals) from a .cpuprofile. */
+export function summariseCpuProfile(profile: CpuProfile, top = 25): { totalMs: number; functions: ProfileEntry[]; origins: ProfileEntry[] } {
+  const selfMicros = new Map<number, number>();
+  // timeDeltas[i] is the time since the previous sample; it is charged to the sample that ends it.
+  for (let i = 0; i < profile.samples.length; i++) {
+    const node = profile.samples[i]!;
+    selfMicros.set(node, (selfMicros.get(node) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+  }
+  const byFunction = new Map<string, number>();
+  const byOrigin = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  for (const node of profile.nodes) {
+    const micros = selfMicros.get(node.id) ?? 0;
+    if (micros === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)') {
+      idle += micros;
+      continue;
+    }
+    total += micros;
+    const origin = originOf(url, functionName);
+    const fn = `${functionName || '(anonymous)'} ${url ? `${shortUrl(url)}:${lineNumber + 1}` : ''}`.trim();
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + micros);
+    byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + micros);
+  }
+  const entries = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, micros]) => ({ name, ms: Number((micros / 1000).toFixed(1)), percent: Number(((100 * micros) / total).toFixed(1)) }));
+  return { totalMs: Number((total / 1000).toFixed(1)), functions: entries(byFunction, top), origins: [...entries(byOrigin, 30), { name: '(idle, not counted)', ms: Number((idle / 1000).toFixed(1)), percent: 0 }] };
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+interface ProfileEntry {
+  name: string;
+  ms: number;
+  percent: number;
+}
+
+function shortUrl(url: string): string {
+  const root = pathToFileURL(projectRoot).href + '/';
+  return url.startsWith(root) ? url.slice(root.length) : url;
+}
+
+function originOf(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native / V8 builtins)';
+  const short = shortUrl(url);
+  const lib = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(short);
+  if (lib) return lib[1]!;
+  if (short.startsWith('app/')) return short.split('/').slice(0, 2).join('/');
+  if (short.startsWith('node:')) return `node:${short.slice(5).split('/')[0]}`;
+  return short;
+}
+
+const profileSection: BenchSection = {
+  name: 'profile',
+  description: 'where the time goes: the service under --cpu-prof during a 3 KB load at concurrency 16, top self time',
+  enabled: ({ profile }) => profile,
+  async run({ workDir }) {
+    const profileDir = path.join(workDir, 'cpuprofile');
+    const service = await startServiceProcess(workDir, {}, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+    const previousAgent = https.globalAgent;
+    https.globalAgent = agent;
+    let result: LoadResult;
+    try {
+      const { client, tlsCaPem } = await senderFor(service);
+      const runId = randomBytes(4).toString('hex');
+      await drive(service.baseUrl, tlsCaPem, preSign(client, 3 * 1024, 40, `prof-warm-${runId}`), 4);
+      result = await drive(service.baseUrl, tlsCaPem, preSign(client, 3 * 1024, 400, `prof-${runId}`), 16);
+    } finally {
+      https.globalAgent = previousAgent;
+      agent.destroy();
+      await stopServiceProcess(service);
+    }
+    // The profile is written when the process exits.
+    const file = fs.existsSync(profileDir) ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+    if (!file) throw new Error(`the service wrote no CPU profile:\n${service.output()}`);
+    const summary = summariseCpuProfile(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile);
+    console.log(`  ${result.ok} sends in ${result.seconds.toFixed(1)} s; busy CPU in the profile ${summary.totalMs} ms`);
+    console.log('  self time by origin:');
+    for (const o of summary.origins) console.log(`    ${String(o.ms).padStart(9)} ms ${String(o.percent).padStart(5)} %  ${o.name}`);
+    console.log('  top functions by self time:');
+    for (const fn of summary.functions) console.log(`    ${String(fn.ms).padStart(9)} ms ${String(fn.percent).padStart(5)} %  ${fn.name}`);
+    return {
+      sends: result.ok,
+      errors: Object.values(result.errors).reduce((a, b) => a + b, 0),
+      sendsPerSecond: Number((result.ok / result.seconds).toFixed(1)),
+      busyCpuMs: summary.totalMs,
+      busyCpuMsPerSend: Number((summary.totalMs / Math.max(1, result.ok)).toFixed(2)),
+      origins: JSON.stringify(summary.origins),
+      topFunctions: JSON.stringify(summary.functions),
+    };
+  },
+};
+
+/** Throughput against concurrency, one line per backend and size, as a small stand-alone SVG. */
+function throughputChart(results: Record<string, Figures>): string | undefined {
+  const series: { name: string; points: number[] }[] = [];
+  for (const [section, figures] of Object.entries(results)) {
+    if (!section.startsWith('throughput-')) continue;
+    for (const size of SIZES) {
+      series.push({ name: `${figures.backend} ${size.label}`, points: CONCURRENCY.map((c) => Number(figures[`${size.label}.c${c}.sendsPerSecond`] ?? 0)) });
+    }
+  }
+  if (series.length === 0) return undefined;
+  const width = 640;
+  const height = 400;
+  const m = { left: 60, right: 150, top: 40, bottom: 50 };
+  const plotW = width - m.left - m.right;
+  const plotH = height - m.top - m.bottom;
+  const maxY = Math.max(10, ...series.flatMap((s) => s.points));
+  const step = 10 ** Math.floor(Math.log10(maxY));
+  const top = Math.ceil(maxY / step) * step;
+  const x = (i: number) => m.left + (plotW * i) / (CONCURRENCY.length - 1);
+  const y = (v: number) => m.top + plotH - (plotH * v) / top;
+  const colours = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${m.left}" y="22" font-size="14">ePost complete sends per second against concurrency (target 500/s, 3 KB)</text>`,
+  ];
+  for (let v = 0; v <= top; v += step) {
+    parts.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`, `<text x="${m.left - 8}" y="${y(v) + 4}" text-anchor="end">${v}</text>`);
+  }
+  CONCURRENCY.forEach((c, i) => parts.push(`<text x="${x(i)}" y="${m.top + plotH + 18}" text-anchor="middle">${c}</text>`));
+  parts.push(
+    `<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + plotH}" stroke="black"/>`,
+    `<line x1="${m.left}" x2="${m.left + plotW}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="black"/>`,
+    `<text x="${m.left + plotW / 2}" y="${height - 10}" text-anchor="middle">requests in flight</text>`,
+    `<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">sends/s</text>`,
+  );
+  series.forEach((s, k) => {
+    const colour = colours[k % colours.length]!;
+    const dash = s.name.endsWith('100KB') ? ' stroke-dasharray="6 4"' : '';
+    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2"${dash} points="${s.points.map((v, i) => `${x(i)},${y(v).toFixed(1)}`).join(' ')}"/>`);
+    s.points.forEach((v, i) => parts.push(`<circle cx="${x(i)}" cy="${y(v).toFixed(1)}" r="3" fill="${colour}"><title>${s.name} c=${CONCURRENCY[i]}: ${v} sends/s</title></circle>`));
+    const ly = m.top + 10 + k * 20;
+    parts.push(`<line x1="${m.left + plotW + 15}" x2="${m.left + plotW + 40}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2"${dash}/>`, `<text x="${m.left + plotW + 45}" y="${ly + 4}">${s.name}</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** Sections in the order they run; add new ones here. */
+const SECTIONS: BenchSection[] = [gateVerify, costFloor, throughputSqlite, throughputPg, profileSection];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { only: { type: 'string' }, iterations: { type: 'string' }, pg: { type: 'boolean' }, profile: { type: 'boolean' } },
+  });
+  const iterations = values.iterations ? Number(values.iterations) : 1000;
+  if (!Number.isInteger(iterations) || iterations < 1) throw new Error('--iterations takes a positive integer');
+  const pg = values.pg ?? false;
+  const profile = values.profile ?? false;
+  const selected = values.only ? SECTIONS.filter((s) => s.name === values.only) : SECTIONS.filter((s) => !s.enabled || s.enabled({ pg, profile }));
+  if (selected.length === 0) throw new Error(`no bench section "${values.only}" (sections: ${SECTIONS.map((s) => s.name).join(', ')})`);
+
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'epost-bench-'));
+  const results: Record<string, Figures> = {};
+  try {
+    for (const section of selected) {
+      console.log(`${section.name}: ${section.description}`);
+      const figures = await section.run({ iterations, workDir, pg: pg || section.name === 'throughput-pg', profile });
+      results[section.name] = figures;
+      for (const [key, value] of Object.entries(figures)) {
+        if (typeof value === 'string' && value.length > 120) continue; // the profile tables were printed above
+        console.log(`  ${key.padEnd(34)} ${value}`);
+      }
+    }
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+
+  console.log('\nsummary');
+  const gate = results['gate-verify'];
+  if (gate) {
+    console.log(
+      `  gate-verify: ePost gate ${gate.gateMicrosPerVerify} µs/request, stock xml-crypto checkSignature ${gate.stockMicrosPerVerify} µs/request, ` +
+        `ratio ${gate.speedupOverStock}x (${gate.gateNotSlower ? 'not slower' : 'SLOWER'}; target 5x: ${Number(gate.speedupOverStock) >= 5 ? 'met' : 'NOT met'})`,
+    );
+  }
+  const floor = results['cost-floor'];
+  for (const [section, figures] of Object.entries(results)) {
+    if (!section.startsWith('throughput-')) continue;
+    const best = Math.max(...CONCURRENCY.map((c) => Number(figures[`3KB.c${c}.sendsPerSecond`] ?? 0)));
+    const bestC = CONCURRENCY.find((c) => Number(figures[`3KB.c${c}.sendsPerSecond`]) === best)!;
+    const p99 = Number(figures[`3KB.c${bestC}.p99Ms`]);
+    const cpuMs = Number(figures[`3KB.c${bestC}.serverCpuMsPerSend`]);
+    figures['3KB.bestSendsPerSecond'] = best;
+    figures['3KB.bestConcurrency'] = bestC;
+    figures['3KB.targetMet'] = best >= 500 && p99 < 100;
+    let ratios = '';
+    if (floor) {
+      const floorMs = Number(floor.floorCpuMicrosPerSendRsa) / 1000;
+      figures['3KB.serverCpuOverRsaFloor'] = Number((cpuMs / floorMs).toFixed(2));
+      figures['3KB.sendsPerSecondOverOneCoreRsaCeiling'] = Number((best / Number(floor.ceilingSendsPerSecondOneCoreRsa)).toFixed(3));
+      ratios = `; server CPU ${cpuMs} ms/send = ${figures['3KB.serverCpuOverRsaFloor']}x the cryptographic floor (4 RSA signs + 1 verify = ${floorMs.toFixed(2)} ms, one core: ${floor.ceilingSendsPerSecondOneCoreRsa}/s)`;
+    }
+    console.log(
+      `  ${section}: 3 KB best ${best} sends/s at c=${bestC}, p99 ${p99} ms (target 500/s and p99 < 100 ms: ${figures['3KB.targetMet'] ? 'met' : 'NOT met'})${ratios}`,
+    );
+  }
+
+  const outDir = path.join(projectRoot, 'bench-results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const report = {
+    at: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    sections: results,
+  };
+  const stamp = report.at.replace(/[:.]/g, '-');
+  const file = path.join(outDir, `bench-${stamp}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`results written to ${path.relative(projectRoot, file)}`);
+  const chart = throughputChart(results);
+  if (chart) {
+    const chartFile = path.join(outDir, `throughput-${stamp}.svg`);
+    fs.writeFileSync(chartFile, chart);
+    fs.writeFileSync(path.join(outDir, 'throughput-latest.svg'), chart);
+    console.log(`chart written to ${path.relative(projectRoot, chartFile)}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
