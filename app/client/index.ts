@@ -52,6 +52,8 @@ export class SoapFault extends Error {
     readonly code: string,
     readonly reason: string,
     readonly retryable: boolean,
+    /** For a send refused from an authenticated sender: the sealed SubmissionRejection evidence. */
+    readonly rejectionEvidence?: Buffer,
   ) {
     super(`${faultCode}: ${reason}`);
     this.name = 'SoapFault';
@@ -184,7 +186,8 @@ function faultFrom(fault: Element): SoapFault {
   const faultCode = child('faultcode')?.textContent?.trim() ?? '';
   const reason = child('faultstring')?.textContent?.trim() ?? '';
   const retryable = fault.getElementsByTagNameNS(NS, 'Retryable')[0]?.textContent?.trim() === 'true';
-  return new SoapFault(faultCode, faultCode.replace(/^.*:/, ''), reason, retryable);
+  const evidence = fault.getElementsByTagNameNS(NS, 'RejectionEvidence')[0]?.textContent?.trim();
+  return new SoapFault(faultCode, faultCode.replace(/^.*:/, ''), reason, retryable, evidence ? Buffer.from(evidence, 'base64') : undefined);
 }
 
 function optionalTextOf(doc: Document, name: string): string | undefined {

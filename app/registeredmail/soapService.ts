@@ -10,6 +10,7 @@ import type { ServiceContext } from './context.js';
 import { getProofOfDelivery } from './getProofOfDelivery.js';
 import { refuseReplay } from './replay.js';
 import { sendRegisteredMail } from './sendRegisteredMail.js';
+import { recordSubmissionRejection } from './submissionRejection.js';
 
 export interface SoapExchange {
   raw: Buffer;
@@ -58,8 +59,15 @@ export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExcha
   } catch (thrown) {
     const fault = asEpostError(thrown);
     if (fault.cause && fault.code === 'ServiceUnavailable') console.error(`request failed unexpectedly: ${describeForOperator(fault.cause)}`);
-    await logRefusal(ctx, exchange, fault, verified, operation, sender);
-    return { httpStatus: 500, xml: renderFault(fault), fault, ...(operation ? { operation } : {}) };
+    const rejection =
+      verified && sender && operation === 'SendRegisteredMail' && !fault.retryable
+        ? await recordSubmissionRejection(ctx, { raw: exchange.raw, receivedAt: exchange.receivedAt, verified, sender, fault }).catch((err: unknown) => {
+            console.error(`submission rejection evidence could not be produced: ${describeForOperator(err)}`);
+            return undefined;
+          })
+        : undefined;
+    await logRefusal(ctx, exchange, fault, verified, operation, sender, rejection?.evidenceId);
+    return { httpStatus: 500, xml: renderFault(fault, rejection?.sealed), fault, ...(operation ? { operation } : {}) };
   }
 }
 
@@ -71,6 +79,7 @@ async function logRefusal(
   verified: VerifiedRequest | undefined,
   operation: OperationName | undefined,
   sender: AuthenticatedSender | undefined,
+  evidenceId: string | undefined,
 ): Promise<void> {
   // The gate names the certificate presented even when it refused to trust it.
   const presented = presentedCredentialOf(fault);
@@ -84,6 +93,7 @@ async function logRefusal(
       executor: verified?.certificate.subject ?? presented?.certificateSubject,
       executorFingerprint: verified?.certificateFingerprintSha256 ?? presented?.certificateFingerprintSha256,
       disturbance: { code: fault.code, reason: fault.message },
+      evidenceId,
       payload: exchange.raw,
       payloadCapBytes: REFUSED_REQUEST_CAP_BYTES,
     });

@@ -69,7 +69,8 @@ function safeReason(message: string): string {
 }
 
 /** SOAP 1.1 Fault envelope: faultcode wsse:X or epost:X (registry in app/errors), faultstring = the reason, detail/epost:FaultDetail with Code and Retryable. */
-export function renderFault(error: EpostError): string {
+/** `rejectionEvidence`: the sealed SubmissionRejection evidence of a refused send, when one was produced. */
+export function renderFault(error: EpostError, rejectionEvidence?: Buffer): string {
   const definition = errorRegistry[error.code];
   if (!definition) throw new TypeError(`Unknown error code ${String(error.code)}`);
   const prefixes: Record<string, string> = definition.namespace === 'wsse' ? { wsse: WSSE_NS, epost: EPOST_NS } : { epost: EPOST_NS };
@@ -82,5 +83,6 @@ export function renderFault(error: EpostError): string {
   const faultDetail = child(detail, EPOST_NS, 'epost:FaultDetail');
   child(faultDetail, EPOST_NS, 'epost:Code', error.code);
   child(faultDetail, EPOST_NS, 'epost:Retryable', String(definition.retryable));
+  if (rejectionEvidence) child(faultDetail, EPOST_NS, 'epost:RejectionEvidence', rejectionEvidence.toString('base64'));
   return serialize(doc);
 }

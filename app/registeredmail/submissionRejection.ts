@@ -1,0 +1,66 @@
+// A send refused from an authenticated sender still gets evidence: a sealed, timestamped
+// SubmissionRejection (ETSI EN 319 522) naming the sender, the request's digest and the reason.
+// It is stored, and handed to the sender in the fault. Retryable faults get none: nothing was
+// decided about the submission, and the retry will be answered.
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuthenticatedSender } from '../access/index.js';
+import type { EpostError } from '../errors/index.js';
+import type { VerifiedRequest } from '../wssecurity/index.js';
+import type { ServiceContext } from './context.js';
+
+export interface RefusedSubmission {
+  raw: Buffer;
+  receivedAt: Date;
+  verified: VerifiedRequest;
+  sender: AuthenticatedSender;
+  fault: EpostError;
+}
+
+export interface SubmissionRejection {
+  evidenceId: string;
+  sealed: Buffer;
+}
+
+/** The SenderReference of the refused request, when it carries a well-formed one (it may not). */
+function senderReferenceOf(verified: VerifiedRequest): string | undefined {
+  for (let node = verified.operation.firstChild; node; node = node.nextSibling) {
+    const element = node as unknown as Element;
+    if (element.nodeType === 1 && element.localName === 'SenderReference') {
+      const value = element.textContent ?? '';
+      return /^\S(.{0,62}\S)?$/.test(value) ? value : undefined;
+    }
+  }
+  return undefined;
+}
+
+export async function recordSubmissionRejection(ctx: ServiceContext, refused: RefusedSubmission): Promise<SubmissionRejection> {
+  const evidenceId = randomUUID();
+  const senderReference = senderReferenceOf(refused.verified);
+  const sealed = await ctx.sealer.sealEvidence({
+    evidenceId,
+    event: 'SubmissionRejection',
+    eventTime: ctx.now(),
+    // The refused submission gets an id of its own; no registered mail exists under it.
+    registeredMailId: randomUUID(),
+    ...(senderReference ? { senderReference } : {}),
+    submissionTime: refused.receivedAt,
+    sender: {
+      enterpriseNumber: refused.sender.enterpriseNumber,
+      name: refused.sender.name,
+      certificateSubject: refused.sender.certificateSubject,
+      certificateFingerprintSha256: refused.sender.certificateFingerprintSha256,
+    },
+    requestDigestSha256: createHash('sha256').update(refused.raw).digest('base64'),
+    reasons: [{ code: refused.fault.code, text: refused.fault.message }],
+  });
+  await ctx.db('submission_rejections').insert({
+    evidence_id: evidenceId,
+    sender_enterprise_number: refused.sender.enterpriseNumber,
+    sender_reference: senderReference ?? null,
+    rejected_at: refused.receivedAt.toISOString(),
+    fault_code: refused.fault.code,
+    sealed_xml: sealed,
+    digest_sha256: createHash('sha256').update(sealed).digest('base64'),
+  });
+  return { evidenceId, sealed };
+}
