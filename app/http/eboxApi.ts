@@ -34,7 +34,7 @@ import {
 } from '../ebox/index.js';
 import { EpostError } from '../errors/index.js';
 import { certificateFingerprint } from '../access/index.js';
-import { verifiedClientCertificate } from './server.js';
+import { verifiedClientCertificate } from './edge.js';
 
 export const EBOX_DOMAINS = ['citizen', 'enterprise'] as const;
 export type EboxDomain = (typeof EBOX_DOMAINS)[number];

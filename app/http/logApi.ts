@@ -3,12 +3,11 @@
 // anchors, must be registered as a security advisor's, and every request must state its purpose
 // (`X-Purpose` header or `purpose` query). Every consultation, granted or refused, is itself a
 // processing record, committed before anything is answered.
-import type { TLSSocket } from 'node:tls';
-import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { securityAdvisorFor, type SecurityAdvisor } from '../access/securityAdvisors.js';
 import type { RecordFilter, StoredRecord } from '../audit/index.js';
 import type { ServiceContext } from '../registeredmail/context.js';
+import { callerOf as verifiedCaller, problem } from './edge.js';
 
 /** Where server.ts mounts the router. */
 export const LOG_API_PATH = '/log';
@@ -69,32 +68,24 @@ export function createLogApi(ctx: ServiceContext): express.Router {
       details: { recordId: id },
     });
     if (!payload) {
-      sendProblem(res, 404, 'No payload', `Record ${id} has no payload: none was attached, or it was purged with its document`);
+      problem(res, 404, 'No payload', `Record ${id} has no payload: none was attached, or it was purged with its document`);
       return;
     }
     res.json({ recordId: id, payloadSha256: record!.payload_sha256, storedBytes: payload.length, payload: payload.toString('base64') });
   });
 
-  router.use((req: Request, res: Response) => sendProblem(res, 404, 'Not found', `Nothing is served at ${req.method} ${LOG_API_PATH}${req.path}`));
+  router.use((req: Request, res: Response) => problem(res, 404, 'Not found', `Nothing is served at ${req.method} ${LOG_API_PATH}${req.path}`));
   // A failure to record the consultation means no answer: the log must never be read unrecorded.
   router.use((err: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
     console.error('log API failed:', err);
-    sendProblem(res, 503, 'Log unavailable', 'The processing log cannot be consulted now; retry later');
+    problem(res, 503, 'Log unavailable', 'The processing log cannot be consulted now; retry later');
   });
   return router;
 }
 
 /** The caller's TLS client certificate, if the connection verified one (client-certificate listener). */
 function callerOf(req: Request): Caller {
-  const socket = req.socket as TLSSocket;
-  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return { certificate: undefined, subject: undefined, fingerprint: undefined };
-  const peer = socket.getPeerCertificate(true);
-  if (!peer?.raw) return { certificate: undefined, subject: undefined, fingerprint: undefined };
-  return {
-    certificate: peer.raw,
-    subject: new NodeX509(peer.raw).subject.replace(/\n/g, ', '),
-    fingerprint: createHash('sha256').update(peer.raw).digest('hex'),
-  };
+  return verifiedCaller(req) ?? { certificate: undefined, subject: undefined, fingerprint: undefined };
 }
 
 interface Access {
@@ -151,7 +142,7 @@ async function refuse(
     disturbance: { code, reason },
     details: { path: `${LOG_API_PATH}${req.path}` },
   });
-  sendProblem(res, status, status === 403 ? 'Forbidden' : 'Bad request', reason);
+  problem(res, status, status === 403 ? 'Forbidden' : 'Bad request', reason);
 }
 
 function consultation(access: Access, operation: 'ConsultLog' | 'ReadLogPayload', outcome: 'accepted' | 'failed') {
@@ -225,7 +216,4 @@ function recordJson(r: StoredRecord): Record<string, unknown> {
   };
 }
 
-/** RFC 9457 problem details, as the rest of the HTTP edge answers. */
-function sendProblem(res: Response, status: number, title: string, detail: string): void {
-  res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail }));
-}
+

@@ -1,15 +1,16 @@
 // The HTTPS edge: TLS 1.2+ with a short cipher list, the SOAP endpoint and its WSDL, health.
 // It turns bytes into a SoapExchange and answers; everything else happens further in.
 import https from 'node:https';
-import type { TLSSocket } from 'node:tls';
 import express, { type Request, type Response } from 'express';
 import { describeForOperator } from '../errors/index.js';
 import { handleSoapRequest } from '../registeredmail/soapService.js';
 import type { ServiceContext } from '../registeredmail/context.js';
 import { wsdlFor } from '../soap/index.js';
 import { readBody } from './body.js';
+import { problem, verifiedClientCertificate } from './edge.js';
 import { createOperationsRouter, type EdgeOperations } from './operationsApi.js';
 import { createLogApi, LOG_API_PATH } from './logApi.js';
+import { createSenderProofsApi, SENDER_PROOFS_PATH } from './senderProofsApi.js';
 import { eboxApiRouter } from './eboxApi.js';
 import { eboxWebRouter } from './eboxWeb.js';
 
@@ -62,6 +63,7 @@ export function createApp(ctx: ServiceContext, ops: EdgeOperations): express.Exp
   });
 
   app.use(LOG_API_PATH, createLogApi(ctx));
+  app.use(SENDER_PROOFS_PATH, createSenderProofsApi(ctx));
 
   // eBox readers: the Message Registry API (/ebox/citizen/v2, /ebox/enterprise/v2), then the web reader (/ebox/).
   app.use(eboxApiRouter(ctx));
@@ -78,22 +80,6 @@ export function createApp(ctx: ServiceContext, ops: EdgeOperations): express.Exp
     problem(res, 500, 'Internal error', 'The service could not process the request; retry later');
   });
   return app;
-}
-
-/**
- * The TLS client certificate (DER) when the connection came through the client-certificate listener,
- * where Node has already verified it against the trust anchors; undefined on the ordinary listener.
- */
-export function verifiedClientCertificate(req: Request): Buffer | undefined {
-  const socket = req.socket as TLSSocket;
-  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
-  const peer = socket.getPeerCertificate();
-  return peer && peer.raw ? peer.raw : undefined;
-}
-
-/** RFC 9457 problem details for the non-SOAP surfaces. */
-export function problem(res: Response, status: number, title: string, detail: string): void {
-  res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status, detail }));
 }
 
 export interface TlsMaterial {
