@@ -4,6 +4,8 @@
 //   certificate register --enterprise-number <EN> --cert <file.pem>   (validated as ePost validates a signer)
 //   certificate list [--enterprise-number <EN>] [--all]               (--all: revoked ones too)
 //   certificate revoke <fingerprint> [--reason <text>]                (refused at once, whatever the CRL says)
+//   advisor register --cert <file.pem> --name <name> [--organisation <EN or ePost>]
+//   advisor list | advisor revoke <fingerprint>                       (who may read the processing log)
 //   ebox ...                                                          (mandates, enterprise users, message types: scripts/admin/ebox.ts)
 // Every command takes --json (machine-readable output) and --by <name> (who acts; default the OS
 // user). Changes are recorded in the processing log. Reads the service's configuration (EPOST_DB /
@@ -31,6 +33,7 @@ import type { RecipientKind } from '../app/identifiers/index.js';
 import { pkiLayout, TrustStore, x509 } from '../app/pki/index.js';
 import { loadDataVault, openDatabase, type Database } from '../app/storage/index.js';
 import { EBOX_ADMIN_USAGE, EboxUsageError, runEboxCommand } from './admin/ebox.js';
+import { registerSecurityAdvisor, revokeSecurityAdvisor } from '../app/access/securityAdvisors.js';
 
 const USAGE = [
   'usage: npm run admin -- organisation register --enterprise-number <EN> --name <name> [--operations A,B] [--recipient-kinds citizen,enterprise]',
@@ -38,6 +41,8 @@ const USAGE = [
   '       npm run admin -- certificate register --enterprise-number <EN> --cert <file.pem>',
   '       npm run admin -- certificate list [--enterprise-number <EN>] [--all]',
   '       npm run admin -- certificate revoke <fingerprint> [--reason <text>]',
+  '       npm run admin -- advisor register --cert <file.pem> --name <name> [--organisation <EN or ePost>]',
+  '       npm run admin -- advisor list | advisor revoke <fingerprint>',
   EBOX_ADMIN_USAGE,
   '       (every command: [--json] [--by <name>])',
 ].join('\n');
@@ -100,10 +105,20 @@ async function main(argv: string[]): Promise<{ json: unknown; text: string }> {
       cert: { type: 'string' },
       all: { type: 'boolean' },
       reason: { type: 'string' },
+      organisation: { type: 'string' },
     },
   });
   const [noun, verb, ...rest] = positionals;
-  const known = ['organisation register', 'organisation list', 'certificate register', 'certificate list', 'certificate revoke'];
+  const known = [
+    'organisation register',
+    'organisation list',
+    'certificate register',
+    'certificate list',
+    'certificate revoke',
+    'advisor register',
+    'advisor list',
+    'advisor revoke',
+  ];
   if (!noun || !verb || !known.includes(`${noun} ${verb}`)) usage();
 
   const config = loadConfig();
@@ -174,6 +189,31 @@ async function main(argv: string[]): Promise<{ json: unknown; text: string }> {
           json: revoked,
           text: `Revoked certificate ${revoked.fingerprintSha256} of organisation ${revoked.enterpriseNumber} at ${revoked.revokedAt}: requests signed with it are refused from now on.`,
         };
+      }
+      case 'advisor register': {
+        const file = values.cert ?? usage('--cert <file.pem> is required');
+        const resolved = path.resolve(process.cwd(), file);
+        if (!fs.existsSync(resolved)) throw new EpostError('InvalidRequest', `${file}: no such file`);
+        const fingerprint = await registerSecurityAdvisor(
+          db,
+          await openLog(config, db, layout.devDir),
+          { certificatePem: fs.readFileSync(resolved, 'utf8'), name: values.name ?? usage('--name is required'), organisation: values.organisation ?? 'ePost' },
+          { executor: by.executor },
+        );
+        return { json: { fingerprintSha256: fingerprint }, text: `Registered security advisor ${values.name} (certificate ${fingerprint}).` };
+      }
+      case 'advisor list': {
+        const advisors = await db('security_advisors').orderBy('registered_at').select('fingerprint_sha256', 'name', 'organisation', 'registered_at', 'revoked_at', 'subject');
+        const text =
+          advisors.length === 0
+            ? 'No security advisors.'
+            : table([['FINGERPRINT (SHA-256)', 'NAME', 'ORGANISATION', 'REVOKED'], ...advisors.map((a) => [a.fingerprint_sha256, a.name, a.organisation, a.revoked_at ?? '-'])]);
+        return { json: advisors, text };
+      }
+      case 'advisor revoke': {
+        const fingerprint = rest[0] ?? usage('the fingerprint of the advisor certificate to revoke is required');
+        await revokeSecurityAdvisor(db, await openLog(config, db, layout.devDir), fingerprint, { executor: by.executor });
+        return { json: { fingerprintSha256: fingerprint, revoked: true }, text: `Revoked security advisor certificate ${fingerprint}: it can no longer read the log.` };
       }
       default:
         return usage();

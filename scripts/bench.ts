@@ -1,7 +1,15 @@
-// npm run bench [-- --only <section>] [--iterations <n>]: performance measurements, printed and
-// written as JSON to bench-results/. Each section is one entry of SECTIONS (name, description, run);
-// a section returns its figures as a flat object, so further sections (throughput, latency under
-// load) are added by appending to SECTIONS.
+// npm run bench [-- --only <section>] [--iterations <n>] [--pg] [--profile]: performance measurements,
+// printed and written as JSON to bench-results/ (with an SVG chart of throughput against
+// concurrency). Each section is one entry of SECTIONS (name, description, run); a section returns
+// its figures as a flat object. The default run (gate-verify, cost-floor, throughput-sqlite) takes
+// about three minutes on a 2-core machine; --pg adds throughput-pg, --profile adds the CPU profile.
+//
+// Sections "throughput-*": the service as `npm start` runs it (app/main.ts, its own process, so its
+// CPU time is read from /proc), pre-signed requests of about 3 KB and 100 KB posted over HTTPS with
+// keep-alive at 1, 4, 16 and 64 in flight; a send counts when its answer carries the mail id and
+// the send-proof (the service answers only after mail, document, eBox entry and both sealed,
+// timestamped proofs are committed). Section "cost-floor": the cryptographic and storage floor of
+// one send on this machine. Section "profile": the service under --cpu-prof, top self time.
 //
 // Section "gate-verify": one pre-signed request of about 3 KB, verified in this process by ePost's
 // WS-Security gate and by stock xml-crypto (parse, find the signature, loadSignature, checkSignature,
@@ -160,8 +168,8 @@ interface ServiceProcess {
 /** Starts `app/main.ts` as its own process (so its CPU time can be read) and waits until it listens. */
 function startServiceProcess(workDir: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<ServiceProcess> {
   const dir = fs.mkdtempSync(path.join(workDir, 'service-'));
-  const certsDir = path.join(dir, 'certs');
-  fs.mkdirSync(certsDir);
+  const certsDir = env.EPOST_CERTS_DIR ?? path.join(dir, 'certs');
+  fs.mkdirSync(certsDir, { recursive: true });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeFlags, '--import', TSX_LOADER, path.join(projectRoot, 'app', 'main.ts')], {
       env: {
@@ -312,14 +320,26 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
   try {
     const { client, tlsCaPem } = await senderFor(service);
     const runId = randomBytes(4).toString('hex');
+    // Everything is signed before the first send, so the levels follow each other without idle
+    // gaps (an idle keep-alive connection closed by the server would show up as ECONNRESET).
+    const warmUp = preSign(client, SIZES[0]!.targetBytes, 40, `warm-${runId}`);
+    const signed = new Map(
+      SIZES.flatMap((size) =>
+        CONCURRENCY.map((c) => [`${size.label}.c${c}`, preSign(client, size.targetBytes, SENDS_PER_LEVEL[size.label]![c]!, `bench-${runId}-${size.label}-${c}`)] as const),
+      ),
+    );
     // Warm-up (JIT, caches, connections), not measured.
-    await drive(service.baseUrl, tlsCaPem, preSign(client, SIZES[0]!.targetBytes, 40, `warm-${runId}`), 4);
+    await drive(service.baseUrl, tlsCaPem, warmUp, 4);
     for (const size of SIZES) {
       for (const concurrency of CONCURRENCY) {
-        const requests = preSign(client, size.targetBytes, SENDS_PER_LEVEL[size.label]![concurrency]!, `bench-${runId}-${size.label}-${concurrency}`);
+        const requests = signed.get(`${size.label}.c${concurrency}`)!;
         const cpuBefore = cpuSecondsOf(service.child.pid!);
+        const clientBefore = process.cpuUsage();
         const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency);
         const cpuSeconds = cpuSecondsOf(service.child.pid!) - cpuBefore;
+        // The load generator shares the machine's cores with the service: its own cost is shown too.
+        const clientUsage = process.cpuUsage(clientBefore);
+        const clientCpuMs = (clientUsage.user + clientUsage.system) / 1000;
         const sorted = [...result.latenciesMs].sort((a, b) => a - b);
         const key = `${size.label}.c${concurrency}`;
         figures[`${key}.requestBytes`] = requests[0]!.length;
@@ -329,6 +349,7 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         figures[`${key}.p95Ms`] = Number(percentile(sorted, 95).toFixed(1));
         figures[`${key}.p99Ms`] = Number(percentile(sorted, 99).toFixed(1));
         figures[`${key}.serverCpuMsPerSend`] = Number(((cpuSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        figures[`${key}.clientCpuMsPerSend`] = Number((clientCpuMs / Math.max(1, result.ok)).toFixed(2));
         figures[`${key}.errors`] = Object.values(result.errors).reduce((a, b) => a + b, 0);
         if (Object.keys(result.errors).length > 0) figures[`${key}.errorKinds`] = JSON.stringify(result.errors);
         console.log(
@@ -450,7 +471,7 @@ const costFloor: BenchSection = {
 };
 
 /** Self time per function and per origin (our folder, library, Node internals) from a .cpuprofile. */
-export function summariseCpuProfile(profile: CpuProfile, top = 25): { totalMs: number; functions: ProfileEntry[]; origins: ProfileEntry[] } {
+export function summariseCpuProfile(profile: CpuProfile, top = 25): { totalMs: number; functions: ProfileEntry[]; ourSteps: ProfileEntry[]; origins: ProfileEntry[] } {
   const selfMicros = new Map<number, number>();
   // timeDeltas[i] is the time since the previous sample; it is charged to the sample that ends it.
   for (let i = 0; i < profile.samples.length; i++) {
@@ -471,20 +492,43 @@ export function summariseCpuProfile(profile: CpuProfile, top = 25): { totalMs: n
     }
     total += micros;
     const origin = originOf(url, functionName);
-    const fn = `${functionName || '(anonymous)'} ${url ? `${shortUrl(url)}:${lineNumber + 1}` : ''}`.trim();
+    // tsx-compiled modules report line 0 for everything: a line is shown only where it means something.
+    const fn = `${functionName || '(anonymous)'} ${url ? `${shortUrl(url)}${lineNumber > 0 ? `:${lineNumber + 1}` : ''}` : ''}`.trim();
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + micros);
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + micros);
+  }
+  // The same time charged to the innermost frame of our own code on the stack: which step of ours
+  // (including the libraries it calls) the time is spent for.
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const nodeById = new Map(profile.nodes.map((n) => [n.id, n]));
+  const byOurStep = new Map<string, number>();
+  for (const [id, micros] of selfMicros) {
+    const own = nodeById.get(id)!;
+    if (own.callFrame.functionName === '(idle)' || micros === 0) continue;
+    let at: number | undefined = id;
+    let step = '(no frame of ours on the stack)';
+    while (at !== undefined) {
+      const { url, functionName, lineNumber } = nodeById.get(at)!.callFrame;
+      const short = shortUrl(url);
+      if (short.startsWith('app/') || short.startsWith('scripts/')) {
+        step = `${functionName || '(anonymous)'} ${short}${lineNumber > 0 ? `:${lineNumber + 1}` : ''}`;
+        break;
+      }
+      at = parent.get(at);
+    }
+    byOurStep.set(step, (byOurStep.get(step) ?? 0) + micros);
   }
   const entries = (m: Map<string, number>, n: number) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([name, micros]) => ({ name, ms: Number((micros / 1000).toFixed(1)), percent: Number(((100 * micros) / total).toFixed(1)) }));
-  return { totalMs: Number((total / 1000).toFixed(1)), functions: entries(byFunction, top), origins: [...entries(byOrigin, 30), { name: '(idle, not counted)', ms: Number((idle / 1000).toFixed(1)), percent: 0 }] };
+  return { totalMs: Number((total / 1000).toFixed(1)), functions: entries(byFunction, top), ourSteps: entries(byOurStep, top), origins: [...entries(byOrigin, 30), { name: '(idle, not counted)', ms: Number((idle / 1000).toFixed(1)), percent: 0 }] };
 }
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -516,7 +560,12 @@ const profileSection: BenchSection = {
   enabled: ({ profile }) => profile,
   async run({ workDir }) {
     const profileDir = path.join(workDir, 'cpuprofile');
-    const service = await startServiceProcess(workDir, {}, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+    // A first start generates the development PKI and migrates the database; the profiled start
+    // reuses both, so the profile holds module loading and the load, not key generation.
+    const first = await startServiceProcess(workDir, {});
+    await stopServiceProcess(first);
+    const reuse = { EPOST_CERTS_DIR: first.certsDir, EPOST_DB: path.join(path.dirname(first.certsDir), 'epost.sqlite') };
+    const service = await startServiceProcess(workDir, reuse, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
     const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
     const previousAgent = https.globalAgent;
     https.globalAgent = agent;
@@ -540,6 +589,8 @@ const profileSection: BenchSection = {
     for (const o of summary.origins) console.log(`    ${String(o.ms).padStart(9)} ms ${String(o.percent).padStart(5)} %  ${o.name}`);
     console.log('  top functions by self time:');
     for (const fn of summary.functions) console.log(`    ${String(fn.ms).padStart(9)} ms ${String(fn.percent).padStart(5)} %  ${fn.name}`);
+    console.log('  self time charged to the innermost function of ours on the stack:');
+    for (const fn of summary.ourSteps) console.log(`    ${String(fn.ms).padStart(9)} ms ${String(fn.percent).padStart(5)} %  ${fn.name}`);
     return {
       sends: result.ok,
       errors: Object.values(result.errors).reduce((a, b) => a + b, 0),
@@ -548,6 +599,7 @@ const profileSection: BenchSection = {
       busyCpuMsPerSend: Number((summary.totalMs / Math.max(1, result.ok)).toFixed(2)),
       origins: JSON.stringify(summary.origins),
       topFunctions: JSON.stringify(summary.functions),
+      ourSteps: JSON.stringify(summary.ourSteps),
     };
   },
 };

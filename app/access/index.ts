@@ -90,6 +90,32 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
   };
 }
 
+/**
+ * The sender organisation a trusted STS's SAML assertion names (holder-of-key): authorisation goes by
+ * the organisation, not by a certificate registration. `subject` and `fingerprint` are those of the
+ * certificate the assertion confirms (who executed the request). An organisation that is not
+ * registered is NotAuthorized; a certificate naming another organisation (organizationIdentifier)
+ * cannot speak for this one.
+ */
+export async function senderForOrganisation(db: Database, enterpriseNumber: string, subject: string, fingerprint: string): Promise<AuthenticatedSender> {
+  const row = await db('sender_organisations')
+    .where({ enterprise_number: enterpriseNumber })
+    .first('enterprise_number', 'name', 'allowed_operations', 'allowed_recipient_kinds');
+  if (!row) throw new EpostError('NotAuthorized', `Organisation ${enterpriseNumber} is not registered as a sender`);
+  const named = enterpriseNumbersNamedBy(subject);
+  if (named.length > 0 && !named.includes(row.enterprise_number)) {
+    throw new EpostError('FailedAuthentication', `The confirmed certificate belongs to organisation ${named.join(', ')} (organizationIdentifier), not to ${row.enterprise_number}`);
+  }
+  return {
+    enterpriseNumber: row.enterprise_number,
+    name: row.name,
+    allowedOperations: JSON.parse(row.allowed_operations),
+    allowedRecipientKinds: JSON.parse(row.allowed_recipient_kinds),
+    certificateSubject: subject,
+    certificateFingerprintSha256: fingerprint,
+  };
+}
+
 export function authorise(sender: SenderOrganisation, operation: SenderOperation, recipientKind?: RecipientKind): void {
   if (!sender.allowedOperations.includes(operation)) {
     throw new EpostError('NotAuthorized', `${sender.name} (${sender.enterpriseNumber}) may not use ${operation}`);

@@ -1,11 +1,11 @@
 // The SOAP service behind POST /soap/RegisteredMail: the WS-Security gate, then the operation named
 // by the signed Body (never by the unsigned SOAPAction), then a response or a fault. Every request,
 // accepted or refused, leaves a record in the request log.
-import { senderForCertificate, type AuthenticatedSender } from '../access/index.js';
+import { senderForCertificate, senderForOrganisation, type AuthenticatedSender } from '../access/index.js';
 import { REFUSED_REQUEST_CAP_BYTES } from '../audit/index.js';
 import { asEpostError, describeForOperator, EpostError } from '../errors/index.js';
 import { checkSoapAction, operationOf, renderFault, type OperationName } from '../soap/index.js';
-import { assertTlsClientIsSigner, presentedCredentialOf, verifyRequest, xmlLimitsFrom, type VerifiedRequest } from '../wssecurity/index.js';
+import { assertTlsClientIsSigner, presentedCredentialOf, samlIssuersFrom, verifyRequest, xmlLimitsFrom, type VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
 import { getProofOfDelivery } from './getProofOfDelivery.js';
 import { refuseReplay } from './replay.js';
@@ -47,12 +47,16 @@ export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExcha
       maxRequestBytes: ctx.config.maxRequestBytes,
       trust: ctx.trust,
       xmlLimits: xmlLimitsFrom(ctx.config),
+      samlIssuers: () => samlIssuersFrom(ctx.config),
     });
     if (ctx.config.soapMutualTls === 'required') assertTlsClientIsSigner(verified, exchange.tlsClientCertificate);
     operation = operationOf(verified.operation);
     checkSoapAction(exchange.soapAction, operation);
     await refuseReplay(ctx.db, verified);
-    sender = await senderForCertificate(ctx.db, verified.certificateFingerprintSha256, verified.certificate.subject);
+    // A SAML holder-of-key sender is the organisation its STS assertion names; otherwise the certificate's registration decides.
+    sender = verified.samlOrganisation
+      ? await senderForOrganisation(ctx.db, verified.samlOrganisation.enterpriseNumber, verified.certificate.subject, verified.certificateFingerprintSha256)
+      : await senderForCertificate(ctx.db, verified.certificateFingerprintSha256, verified.certificate.subject);
     const request = { raw: exchange.raw, receivedAt: exchange.receivedAt, verified, sender };
     const xml = operation === 'SendRegisteredMail' ? await sendRegisteredMail(ctx, request) : await getProofOfDelivery(ctx, request);
     return { httpStatus: 200, xml, operation };

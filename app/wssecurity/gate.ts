@@ -30,8 +30,11 @@ export interface GateOptions {
   contentEncoding?: string;
   /** Structural limits of the XML (default DEFAULT_XML_LIMITS; from the configuration with xmlLimitsFrom). */
   xmlLimits?: XmlLimits;
-  /** The security token services whose SAML holder-of-key assertions are trusted (samlIssuersFrom); none: SAML refused. */
-  samlIssuers?: readonly SamlIssuer[];
+  /**
+   * The security token services whose SAML holder-of-key assertions are trusted, e.g.
+   * `() => samlIssuersFrom(config)`; asked only when a request carries an assertion. None: SAML refused.
+   */
+  samlIssuers?: () => readonly SamlIssuer[];
 }
 
 export interface VerifiedRequest {
@@ -122,9 +125,9 @@ async function verify(raw: Buffer, options: GateOptions, progress: Progress): Pr
 
   // Only a certificate that chains to an anchor (and is not revoked), or that a trusted STS
   // confirmed, may lend its key to the signature check.
-  const samlOrganisation = saml
-    ? verifySamlToken(saml, { now: options.now, clockSkewSeconds: options.clockSkewSeconds, issuers: options.samlIssuers ?? [] })
-    : (await options.trust.validateSigner(token.certificate, options.now), undefined);
+  let samlOrganisation: SamlOrganisation | undefined;
+  if (saml) samlOrganisation = verifySamlToken(saml, { now: options.now, clockSkewSeconds: options.clockSkewSeconds, issuers: options.samlIssuers?.() ?? [] });
+  else await options.trust.validateSigner(token.certificate, options.now);
   const keyType = keyTypeOf(token);
   if (keyType !== structure.algorithm.keyType && saml) {
     throw new EpostError('FailedAuthentication', `The message is signed with ${structure.algorithm.uri}, which does not fit the key the SAML assertion "${saml.id}" confirms (holder-of-key).`);

@@ -64,11 +64,12 @@ const NCNAME = /^[A-Za-z_][\w.-]*$/;
 const BASE64 = /^[A-Za-z0-9+/\s]+={0,2}\s*$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
+function unavailable(reason: string): never {
+  throw new EpostError('SecurityTokenUnavailable', reason);
+}
+
 /** The assertion ID the message signature's KeyInfo names (SAML Token Profile 1.1, 3.4.2), or SecurityTokenUnavailable. */
 export function samlAssertionReference(keyInfo: Element | undefined): string {
-  const unavailable = (reason: string): never => {
-    throw new EpostError('SecurityTokenUnavailable', reason);
-  };
   const content = keyInfo ? childElements(keyInfo) : [];
   if (content.length !== 1 || !is(content[0]!, WSSE_NS, 'SecurityTokenReference')) {
     unavailable('The signature KeyInfo does not reference the SAML assertion by a wsse:SecurityTokenReference.');

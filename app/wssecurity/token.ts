@@ -69,7 +69,7 @@ export function certificateToken(der: Buffer, what = 'BinarySecurityToken'): Sec
   try {
     const asn = AsnConvert.parse(der, Certificate);
     if (asn.tbsCertificate.version !== Version.v3) invalidToken(`The ${what} is not an X.509 version 3 certificate.`);
-    certificate = new x509.X509Certificate(der);
+    certificate = new x509.X509Certificate(new Uint8Array(der));
     publicKey = createPublicKey({ key: Buffer.from(certificate.publicKey.rawData), format: 'der', type: 'spki' });
   } catch (err) {
     if (err instanceof EpostError) throw err;

@@ -103,4 +103,25 @@ describe('Sender certificate lifecycle (npm run admin)', function () {
     expect(wrong.status).to.equal(2);
     expect(wrong.stderr).to.match(/usage: npm run admin -- organisation register/);
   });
+
+  it('registers, lists and revokes a security advisor, each change recorded with who made it', async function () {
+    const { senderCa } = await devCas(service);
+    const advisor = await senderCertificate(senderCa, { subject: 'CN=Advisor Test, O=ePost, C=BE' });
+    fs.writeFileSync(path.join(work, 'advisor.pem'), advisor.certPem);
+    const registered = json<{ fingerprintSha256: string }>(await admin('advisor', 'register', '--cert', 'advisor.pem', '--name', 'Advisor Test', '--json'));
+    expect(registered.fingerprintSha256).to.match(/^[0-9a-f]{64}$/);
+    expect((await admin('advisor', 'list')).stdout).to.contain(registered.fingerprintSha256);
+    expect((await admin('advisor', 'register', '--cert', 'missing.pem')).status).to.equal(1);
+    expect((await admin('advisor', 'register')).status).to.equal(2);
+    json(await admin('advisor', 'revoke', registered.fingerprintSha256, '--json'));
+    const listed = json<{ fingerprint_sha256: string; revoked_at: string | null }[]>(await admin('advisor', 'list', '--json'));
+    expect(listed.find((a) => a.fingerprint_sha256 === registered.fingerprintSha256)?.revoked_at).to.be.a('string');
+    const changes = (await service.ctx.audit.records({ operation: 'AdministrativeChange' }))
+      .map((r) => [r.executor, JSON.parse(r.details!).change])
+      .filter(([, change]) => String(change).startsWith('securityAdvisor'));
+    expect(changes).to.deep.equal([
+      ['admin:security-test', 'securityAdvisor.register'],
+      ['admin:security-test', 'securityAdvisor.revoke'],
+    ]);
+  });
 });
