@@ -12,7 +12,7 @@ import type { EpostConfig } from './config/index.js';
 import { createApp, createHttpsServer, createMutualTlsServer } from './http/server.js';
 import { checkReadiness, createLogger, ServiceMetrics, type Logger } from './operations/index.js';
 import type { TimestampAuthority } from './timestamp/index.js';
-import { ensureDevPki, pkiLayout, TrustStore, type DevPkiManifest } from './pki/index.js';
+import { ensureDevPki, pkiLayout, readPemTexts, TrustStore, type DevPkiManifest } from './pki/index.js';
 import { ensureDevEboxReaders, expireDueMessages, registerDevEboxReaders } from './ebox/index.js';
 import { describeForOperator } from './errors/index.js';
 import { EVIDENCE_NS, sealerFromConfig } from './proofs/index.js';
@@ -37,14 +37,6 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-function readPems(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.pem'))
-    .sort()
-    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
-}
 
 /** The timestamping authority, counting the tokens it issues for the metrics. */
 function countedTimestamps(tsa: TimestampAuthority, metrics: ServiceMetrics): TimestampAuthority {
@@ -131,7 +123,7 @@ export async function startService(config: EpostConfig, options: { processMetric
   });
   const server = createHttpsServer(tls, app);
   // TLS clients are verified against the same anchors (and intermediates) as message signers.
-  const mtlsServer = createMutualTlsServer(tls, [...readPems(layout.anchorsDir), ...readPems(layout.intermediatesDir)], app);
+  const mtlsServer = createMutualTlsServer(tls, [...readPemTexts(layout.anchorsDir), ...readPemTexts(layout.intermediatesDir)], app);
   const port = await listen(server, config.port, config.host);
   const mtlsPort = await listen(mtlsServer, config.mtlsPort, config.host);
   const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;

@@ -2,21 +2,15 @@
 // evidence bundle of one registered mail (ZIP, verifiable offline) and its readable reproduction
 // (PDF with the evidence attached). The caller authenticates with its registered sender
 // certificate on the client-certificate listener; another sender's mail is answered as unknown.
-import fs from 'node:fs';
-import path from 'node:path';
 import express, { type Request, type Response } from 'express';
 import { senderForCertificate } from '../access/index.js';
 import { EpostError } from '../errors/index.js';
-import { pkiLayout } from '../pki/layout.js';
+import { pkiLayout, readPemTexts } from '../pki/index.js';
 import { evidenceBundleForSender, reproductionForSender } from '../proofs/index.js';
 import type { ServiceContext } from '../registeredmail/context.js';
 import { callerOf, problemFromError } from './edge.js';
 
 export const SENDER_PROOFS_PATH = '/proofs';
-
-function pemsIn(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.pem')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')) : [];
-}
 
 export function createSenderProofsApi(ctx: ServiceContext): express.Router {
   const router = express.Router();
@@ -35,8 +29,8 @@ export function createSenderProofsApi(ctx: ServiceContext): express.Router {
         sealer: ctx.sealer,
         senderEnterpriseNumber: sender.enterpriseNumber,
         registeredMailId,
-        anchorsPem: pemsIn(layout.anchorsDir),
-        intermediatesPem: pemsIn(layout.intermediatesDir),
+        anchorsPem: readPemTexts(layout.anchorsDir),
+        intermediatesPem: readPemTexts(layout.intermediatesDir),
         ...(withDocument ? { document: await documentOf(ctx, registeredMailId, sender.enterpriseNumber) } : {}),
       };
       const answer =

@@ -30,15 +30,24 @@ export function parsePemCertificates(pems: readonly string[], what = 'certificat
   return out;
 }
 
-/** Every certificate of every *.pem file in `dir`, in file-name order; a missing directory holds none. */
-export function readPemDirectory(dir: string): X509Certificate[] {
+/** The *.pem files of `dir`, in file-name order; a missing directory holds none. */
+export function pemFilesIn(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  const pems = fs
+  return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.pem'))
     .sort()
-    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
-  return parsePemCertificates(pems, `certificate in ${dir}`);
+    .map((f) => path.join(dir, f));
+}
+
+/** The text of every *.pem file of `dir`, in file-name order. */
+export function readPemTexts(dir: string): string[] {
+  return pemFilesIn(dir).map((f) => fs.readFileSync(f, 'utf8'));
+}
+
+/** Every certificate of every *.pem file in `dir`, in file-name order; a missing directory holds none. */
+export function readPemDirectory(dir: string): X509Certificate[] {
+  return parsePemCertificates(readPemTexts(dir), `certificate in ${dir}`);
 }
 
 /** Certificates are compared by their DER encoding, never by name. */

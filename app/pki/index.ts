@@ -9,7 +9,7 @@ export { ensureDevPki } from './devPki.js';
 export type { DevPkiManifest, DemoSender } from './devPki.js';
 export { pkiLayout } from './layout.js';
 export type { PkiLayout } from './layout.js';
-export { assertStrongKey, fingerprintOf, parsePemCertificates, readPemDirectory, sameCertificate } from './certificates.js';
+export { assertStrongKey, fingerprintOf, parsePemCertificates, pemFilesIn, readPemDirectory, readPemTexts, sameCertificate } from './certificates.js';
 export { validateCertificatePath, validatePath } from './pathValidation.js';
 export type { CertificatePurpose, PathValidationOptions, RevocationPolicy, ValidatedPath } from './pathValidation.js';
 export { CrlStore, parseCrls, REVOCATION_MODES } from './revocation.js';
