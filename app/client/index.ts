@@ -43,6 +43,10 @@ export interface ProofsResult {
   status: 'SUBMITTED' | 'DELIVERED' | 'READ' | 'FAILED';
   sendProof: Buffer;
   deliveryProof?: Buffer;
+  /** Every evidence of the mail, in order. */
+  evidence: Buffer[];
+  /** RFC 6962 inclusion proofs (JSON) of the evidences' log records, once a signed tree head covers them. */
+  inclusionProofs: { evidenceId: string; proof: Buffer }[];
 }
 
 /** A SOAP fault returned by ePost: `code` is the local part (InvalidSecurity, DigestMismatch, ...). */
@@ -128,10 +132,16 @@ export class SenderClient {
   async getProofOfDelivery(lookup: { registeredMailId: string } | { senderReference: string }): Promise<ProofsResult> {
     const answer = await this.post(this.sign(SenderClient.getProofOfDeliveryElement(lookup)), 'GetProofOfDelivery');
     const deliveryProof = optionalTextOf(answer, 'DeliveryProof');
+    const all = (name: string) => Array.from(answer.getElementsByTagNameNS(NS, name));
     return {
       status: textOf(answer, 'Status') as ProofsResult['status'],
       sendProof: Buffer.from(textOf(answer, 'SendProof'), 'base64'),
       ...(deliveryProof ? { deliveryProof: Buffer.from(deliveryProof, 'base64') } : {}),
+      evidence: all('Evidence').map((e) => Buffer.from(e.textContent ?? '', 'base64')),
+      inclusionProofs: all('LogInclusionProof').map((e) => ({
+        evidenceId: e.getAttribute('EvidenceId') ?? '',
+        proof: Buffer.from(e.textContent ?? '', 'base64'),
+      })),
     };
   }
 

@@ -1,7 +1,7 @@
 // A sender fetches the proofs of its own registered mail. Anyone else gets the same answer as for an
 // unknown id, so the existence of another sender's mail is never revealed.
 import { authorise } from '../access/index.js';
-import { recipientKey } from '../audit/index.js';
+import { inclusionProofJson, recipientKey } from '../audit/index.js';
 import { EpostError } from '../errors/index.js';
 import { evidenceOfMail } from '../proofs/index.js';
 import { parseGetProofOfDelivery, renderGetProofOfDeliveryResponse } from '../soap/index.js';
@@ -22,7 +22,7 @@ export async function getProofOfDelivery(ctx: ServiceContext, request: Authentic
   const mail = await query.first('id', 'status', 'recipient_kind', 'recipient_id');
   if (!mail) throw new EpostError('UnknownRegisteredMail', 'No registered mail of this sender has that identifier');
 
-  const proofs = await ctx.db('proofs').where({ registered_mail_id: mail.id }).select('kind', 'sealed_xml');
+  const proofs = await ctx.db('proofs').where({ registered_mail_id: mail.id }).select('id', 'kind', 'sealed_xml');
   const proofOf = (kind: string) => {
     const row = proofs.find((p) => p.kind === kind);
     return row ? Buffer.from(row.sealed_xml) : undefined;
@@ -31,6 +31,12 @@ export async function getProofOfDelivery(ctx: ServiceContext, request: Authentic
   if (!sendProof) throw new EpostError('ServiceUnavailable', 'The send-proof of this registered mail cannot be read');
   const deliveryProof = proofOf('DeliveryProof');
   const evidence = await evidenceOfMail(ctx.db, mail.id);
+  // Each evidence whose log record a signed tree head already covers comes with its inclusion proof.
+  const inclusionProofs: { evidenceId: string; proof: Buffer }[] = [];
+  for (const { id } of proofs) {
+    const proof = await ctx.audit.inclusionProofFor(id);
+    if (proof) inclusionProofs.push({ evidenceId: id, proof: Buffer.from(JSON.stringify(inclusionProofJson(proof, id))) });
+  }
 
   await ctx.db.transaction(async (trx) => {
     await recordReplayKey(trx, request.verified);
@@ -52,5 +58,6 @@ export async function getProofOfDelivery(ctx: ServiceContext, request: Authentic
     sendProof,
     ...(deliveryProof ? { deliveryProof } : {}),
     evidence,
+    inclusionProofs,
   });
 }

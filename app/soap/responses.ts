@@ -43,7 +43,14 @@ export function renderSendRegisteredMailResponse(r: { registeredMailId: string; 
 }
 
 /** `evidence`: every evidence of the mail in order (SendProof and DeliveryProof are kept for existing clients). */
-export function renderGetProofOfDeliveryResponse(r: { status: DeliveryStatus; sendProof: Buffer; deliveryProof?: Buffer; evidence?: Buffer[] }): string {
+export function renderGetProofOfDeliveryResponse(r: {
+  status: DeliveryStatus;
+  sendProof: Buffer;
+  deliveryProof?: Buffer;
+  evidence?: Buffer[];
+  /** RFC 6962 inclusion proofs (JSON bytes) of the evidences' log records, by evidence id. */
+  inclusionProofs?: { evidenceId: string; proof: Buffer }[];
+}): string {
   if (!STATUSES.includes(r.status)) throw new TypeError(`Unknown delivery status ${String(r.status)}`);
   const { doc, body } = envelope({ epost: EPOST_NS });
   const response = child(body, EPOST_NS, 'epost:GetProofOfDeliveryResponse');
@@ -51,6 +58,9 @@ export function renderGetProofOfDeliveryResponse(r: { status: DeliveryStatus; se
   child(response, EPOST_NS, 'epost:SendProof', r.sendProof.toString('base64'));
   if (r.deliveryProof) child(response, EPOST_NS, 'epost:DeliveryProof', r.deliveryProof.toString('base64'));
   for (const evidence of r.evidence ?? []) child(response, EPOST_NS, 'epost:Evidence', evidence.toString('base64'));
+  for (const { evidenceId, proof } of r.inclusionProofs ?? []) {
+    child(response, EPOST_NS, 'epost:LogInclusionProof', proof.toString('base64')).setAttribute('EvidenceId', evidenceId);
+  }
   return serialize(doc);
 }
 
