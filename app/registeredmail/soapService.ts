@@ -10,7 +10,7 @@ import type { ServiceContext } from './context.js';
 import { getProofOfDelivery } from './getProofOfDelivery.js';
 import { refuseReplay } from './replay.js';
 import { sendRegisteredMail } from './sendRegisteredMail.js';
-import { recordSubmissionRejection } from './submissionRejection.js';
+import { sealSubmissionRejection, storeSubmissionRejection, type SubmissionRejection } from './submissionRejection.js';
 
 export interface SoapExchange {
   raw: Buffer;
@@ -65,17 +65,21 @@ export async function handleSoapRequest(ctx: ServiceContext, exchange: SoapExcha
     if (fault.cause && fault.code === 'ServiceUnavailable') console.error(`request failed unexpectedly: ${describeForOperator(fault.cause)}`);
     const rejection =
       verified && sender && operation === 'SendRegisteredMail' && !fault.retryable
-        ? await recordSubmissionRejection(ctx, { raw: exchange.raw, receivedAt: exchange.receivedAt, verified, sender, fault }).catch((err: unknown) => {
+        ? await sealSubmissionRejection(ctx, { raw: exchange.raw, receivedAt: exchange.receivedAt, verified, sender, fault }).catch((err: unknown) => {
             console.error(`submission rejection evidence could not be produced: ${describeForOperator(err)}`);
             return undefined;
           })
         : undefined;
-    await logRefusal(ctx, exchange, fault, verified, operation, sender, rejection?.evidenceId);
-    return { httpStatus: 500, xml: renderFault(fault, rejection?.sealed), fault, ...(operation ? { operation } : {}) };
+    const logged = await logRefusal(ctx, exchange, fault, verified, operation, sender, rejection);
+    // Evidence leaves only once it is durably stored.
+    return { httpStatus: 500, xml: renderFault(fault, logged ? rejection?.sealed : undefined), fault, ...(operation ? { operation } : {}) };
   }
 }
 
-/** A refusal is a disturbance: recorded with what was presented, the fault and the (capped) request. */
+/**
+ * A refusal is a disturbance: recorded with what was presented, the fault and the (capped) request,
+ * together with its rejection evidence if any. False when it could not be recorded.
+ */
 async function logRefusal(
   ctx: ServiceContext,
   exchange: SoapExchange,
@@ -83,26 +87,31 @@ async function logRefusal(
   verified: VerifiedRequest | undefined,
   operation: OperationName | undefined,
   sender: AuthenticatedSender | undefined,
-  evidenceId: string | undefined,
-): Promise<void> {
+  rejection: SubmissionRejection | undefined,
+): Promise<boolean> {
   // The gate names the certificate presented even when it refused to trust it.
   const presented = presentedCredentialOf(fault);
   try {
-    await ctx.audit.append(ctx.db, {
-      // Before the signed Body is known the operation is only 'a SOAP request'.
-      operation: operation ?? 'SoapRequest',
-      outcome: 'refused',
-      at: exchange.receivedAt,
-      responsible: sender?.enterpriseNumber,
-      executor: verified?.certificate.subject ?? presented?.certificateSubject,
-      executorFingerprint: verified?.certificateFingerprintSha256 ?? presented?.certificateFingerprintSha256,
-      disturbance: { code: fault.code, reason: fault.message },
-      evidenceId,
-      payload: exchange.raw,
-      payloadCapBytes: REFUSED_REQUEST_CAP_BYTES,
+    await ctx.db.transaction(async (trx) => {
+      if (rejection) await storeSubmissionRejection(trx, rejection);
+      await ctx.audit.append(trx, {
+        // Before the signed Body is known the operation is only 'a SOAP request'.
+        operation: operation ?? 'SoapRequest',
+        outcome: 'refused',
+        at: exchange.receivedAt,
+        responsible: sender?.enterpriseNumber,
+        executor: verified?.certificate.subject ?? presented?.certificateSubject,
+        executorFingerprint: verified?.certificateFingerprintSha256 ?? presented?.certificateFingerprintSha256,
+        disturbance: { code: fault.code, reason: fault.message },
+        evidenceId: rejection?.evidenceId,
+        payload: exchange.raw,
+        payloadCapBytes: REFUSED_REQUEST_CAP_BYTES,
+      });
     });
+    return true;
   } catch (err) {
     // The refusal stands even if the log is unavailable; the operator must see that it was not logged.
     console.error(`request log unavailable while refusing a request (${fault.code}): ${describeForOperator(err)}`);
+    return false;
   }
 }

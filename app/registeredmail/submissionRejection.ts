@@ -1,10 +1,11 @@
 // A send refused from an authenticated sender still gets evidence: a sealed, timestamped
 // SubmissionRejection (ETSI EN 319 522) naming the sender, the request's digest and the reason.
-// It is stored, and handed to the sender in the fault. Retryable faults get none: nothing was
+// It is stored with the refusal's log record, and handed to the sender in the fault only then. Retryable faults get none: nothing was
 // decided about the submission, and the retry will be answered.
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuthenticatedSender } from '../access/index.js';
 import type { EpostError } from '../errors/index.js';
+import type { Database } from '../storage/index.js';
 import type { VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
 
@@ -19,6 +20,10 @@ export interface RefusedSubmission {
 export interface SubmissionRejection {
   evidenceId: string;
   sealed: Buffer;
+  senderEnterpriseNumber: string;
+  senderReference: string | undefined;
+  rejectedAt: Date;
+  faultCode: string;
 }
 
 /** The SenderReference of the refused request, when it carries a well-formed one (it may not). */
@@ -33,7 +38,8 @@ function senderReferenceOf(verified: VerifiedRequest): string | undefined {
   return undefined;
 }
 
-export async function recordSubmissionRejection(ctx: ServiceContext, refused: RefusedSubmission): Promise<SubmissionRejection> {
+/** Seals the rejection (before any transaction: it calls the timestamping authority). */
+export async function sealSubmissionRejection(ctx: ServiceContext, refused: RefusedSubmission): Promise<SubmissionRejection> {
   const evidenceId = randomUUID();
   const senderReference = senderReferenceOf(refused.verified);
   const sealed = await ctx.sealer.sealEvidence({
@@ -53,14 +59,25 @@ export async function recordSubmissionRejection(ctx: ServiceContext, refused: Re
     requestDigestSha256: createHash('sha256').update(refused.raw).digest('base64'),
     reasons: [{ code: refused.fault.code, text: refused.fault.message }],
   });
-  await ctx.db('submission_rejections').insert({
-    evidence_id: evidenceId,
-    sender_enterprise_number: refused.sender.enterpriseNumber,
-    sender_reference: senderReference ?? null,
-    rejected_at: refused.receivedAt.toISOString(),
-    fault_code: refused.fault.code,
-    sealed_xml: sealed,
-    digest_sha256: createHash('sha256').update(sealed).digest('base64'),
+  return {
+    evidenceId,
+    sealed,
+    senderEnterpriseNumber: refused.sender.enterpriseNumber,
+    senderReference,
+    rejectedAt: refused.receivedAt,
+    faultCode: refused.fault.code,
+  };
+}
+
+/** Stores a sealed rejection, in the transaction that records the refusal in the processing log. */
+export async function storeSubmissionRejection(trx: Database, rejection: SubmissionRejection): Promise<void> {
+  await trx('submission_rejections').insert({
+    evidence_id: rejection.evidenceId,
+    sender_enterprise_number: rejection.senderEnterpriseNumber,
+    sender_reference: rejection.senderReference ?? null,
+    rejected_at: rejection.rejectedAt.toISOString(),
+    fault_code: rejection.faultCode,
+    sealed_xml: rejection.sealed,
+    digest_sha256: createHash('sha256').update(rejection.sealed).digest('base64'),
   });
-  return { evidenceId, sealed };
 }
