@@ -1,5 +1,6 @@
 // The one place where configuration is read. Everything comes from environment variables with
 // safe defaults, so `npm start` works on a fresh machine and production overrides what it must.
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,6 +9,8 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export interface EpostConfig {
   /** HTTPS port of the service (EPOST_PORT). */
   port: number;
+  /** Processes serving requests on the same ports (EPOST_WORKERS, default: one per core). */
+  workers: number;
   /** pino level of the operator log (EPOST_LOG_LEVEL): fatal, error, warn, info, debug, trace or silent. */
   logLevel: string;
   /** Interface to listen on (EPOST_HOST); loopback by default so a development start exposes nothing. */
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EpostConfig {
   const certsDir = path.resolve(projectRoot, env.EPOST_CERTS_DIR || 'certs');
   return {
     port: intFrom(env, 'EPOST_PORT', 8443, 0, 65535),
+    workers: intFrom(env, 'EPOST_WORKERS', os.availableParallelism(), 1, 64),
     host: env.EPOST_HOST || '127.0.0.1',
     logLevel: oneOf(env, 'EPOST_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     mtlsPort: intFrom(env, 'EPOST_MTLS_PORT', 8444, 0, 65535),
