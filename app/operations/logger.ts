@@ -7,7 +7,7 @@ export type { Logger };
 export function createLogger(level: string): Logger {
   return pino({
     level,
-    base: { service: 'epost' },
+    base: { service: 'epost', pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['subject', 'fileName', 'document', 'request', '*.subject', '*.fileName'], remove: true },
   });
