@@ -26,12 +26,14 @@ interface ServiceProcess {
   exited: Promise<void>;
 }
 
-/** Starts `app/main.ts` as its own process on the given database and waits until it listens. */
+/** Starts `app/main.ts` (a primary and its workers) on the given database and waits until it listens. */
 function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
   return new Promise((resolve, reject) => {
+    // Its own process group, so that one SIGKILL takes the primary and its workers down together.
     const child = spawn(process.execPath, ['--import', tsxLoader, path.join(projectRoot, 'app', 'main.ts')], {
       env: { ...process.env, EPOST_PORT: '0', EPOST_MTLS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let out = '';
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
@@ -122,7 +124,7 @@ describe(`crash safety: SIGKILL during sends (${testBackend})`, function () {
       const stop = { stopped: false };
       const loading = load(clientFor(service.baseUrl), stop);
       await new Promise((r) => setTimeout(r, 150 + Math.random() * 600));
-      service.child.kill('SIGKILL');
+      process.kill(-service.child.pid!, 'SIGKILL'); // the primary and every worker, at once
       stop.stopped = true;
       await loading;
       await service.exited;
