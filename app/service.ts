@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AuditLog } from './audit/index.js';
-import { ALL_OPERATIONS, ALL_RECIPIENT_KINDS, registerSenderCertificate, registerSenderOrganisation } from './access/index.js';
+import { ALL_OPERATIONS, ALL_RECIPIENT_KINDS, certificateFingerprint, registerSenderCertificateBy, registerSenderOrganisationBy } from './access/index.js';
 import type { EpostConfig } from './config/index.js';
 import { createApp, createHttpsServer, createMutualTlsServer } from './http/server.js';
 import { checkReadiness, createLogger, ServiceMetrics, type Logger } from './operations/index.js';
@@ -73,16 +73,25 @@ export async function assembleContext(
   return { ctx, devPki, tsa };
 }
 
-/** The demo institutions of the development PKI may send to every kind of eBox. */
+/**
+ * The demo institutions of the development PKI may send to every kind of eBox. They are registered
+ * once, as any administrative change is: recorded in the processing log.
+ */
 async function registerDemoSenders(ctx: ServiceContext, devPki: DevPkiManifest): Promise<void> {
+  const by = { executor: 'ePost development set-up', log: ctx.audit, now: () => ctx.now() };
   for (const demo of devPki.senders) {
-    await registerSenderOrganisation(ctx.db, {
-      enterpriseNumber: demo.enterpriseNumber,
-      name: demo.name,
-      allowedOperations: ALL_OPERATIONS,
-      allowedRecipientKinds: ALL_RECIPIENT_KINDS,
-    });
-    await registerSenderCertificate(ctx.db, demo.enterpriseNumber, fs.readFileSync(demo.certFile, 'utf8'));
+    if (!(await ctx.db('sender_organisations').where({ enterprise_number: demo.enterpriseNumber }).first('enterprise_number'))) {
+      await registerSenderOrganisationBy(
+        ctx.db,
+        { enterpriseNumber: demo.enterpriseNumber, name: demo.name, allowedOperations: ALL_OPERATIONS, allowedRecipientKinds: ALL_RECIPIENT_KINDS },
+        by,
+      );
+    }
+    const pem = fs.readFileSync(demo.certFile, 'utf8');
+    const fingerprint = certificateFingerprint(new X509Certificate(pem).raw);
+    if (!(await ctx.db('sender_certificates').where({ fingerprint_sha256: fingerprint }).first('fingerprint_sha256'))) {
+      await registerSenderCertificateBy(ctx.db, demo.enterpriseNumber, pem, by);
+    }
   }
 }
 
