@@ -5,17 +5,22 @@
 // ds:SignatureValue as an unsigned property. The enveloped-signature transform removes the whole
 // ds:Signature before digesting and the SignedProperties reference covers that element only, so
 // adding the unsigned properties after signing leaves the signature valid.
+//
+// The signature is built on the DOM of the parsed document and serialised once: the document
+// reference is digested before ds:Signature is appended (exactly what the enveloped-signature
+// transform leaves), SignedProperties and SignedInfo in place, all with the exclusive
+// canonicaliser of xml-crypto that the verifiers use.
 import { createHash, randomUUID } from 'node:crypto';
 import { XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
-import type { SignatureAlgorithm, SignedXml } from 'xml-crypto';
 import { EpostError } from '../errors/index.js';
 import { assertStrongKey, parsePemCertificates, x509 } from '../pki/index.js';
 import { issuerSerialDer, type TimestampAuthority } from '../timestamp/index.js';
-import { StrictSignedXml } from '../xmldsig/index.js';
 import { buildEvidence } from './build.js';
 import { EVIDENCE_NS, type EvidenceFacts } from './model.js';
 import { assertKeyMatchesCertificate, fileSealingKey, type SealingKey } from './sealingKey.js';
-import { DS_NS, ENVELOPED_SIGNATURE, EXC_C14N, SHA256, XADES_NS, XADES_SIGNED_PROPERTIES_TYPE, childElements, exclusiveCanonical, parseProofXml } from './xml.js';
+import { DS_NS, ENVELOPED_SIGNATURE, EXC_C14N, SHA256, XADES_NS, XADES_SIGNED_PROPERTIES_TYPE, exclusiveCanonical, parseProofXml } from './xml.js';
+
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 /** Root elements ePost seals: evidences and the manifest of an evidence bundle. */
 export const SEALED_ROOTS = new Set(['Evidence', 'EvidenceBundleManifest']);
@@ -38,10 +43,8 @@ export interface ProofSealerKeyOptions {
 /** Everything that does not depend on the document, prepared once: the send path seals two evidences per mail. */
 interface Prepared {
   key: SealingKey;
-  /** xml-crypto instantiates algorithms by class: this one is bound to the sealing key. */
-  algorithm: new () => SignatureAlgorithm;
-  /** KeyInfo content: the sealing certificate then its chain, each in ds:X509Data/ds:X509Certificate. */
-  keyInfoContent: string;
+  /** Base64 DER of the sealing certificate then its chain, each published in ds:X509Data/ds:X509Certificate. */
+  certificatesBase64: string[];
   certDigestBase64: string;
   issuerSerialBase64: string;
   certificates: x509.X509Certificate[];
@@ -75,23 +78,10 @@ export class ProofSealer {
     const chain = parsePemCertificates(opts.chainPems ?? [], 'sealing chain certificate');
     const certificates = [certificate, ...chain];
     const der = Buffer.from(certificate.rawData);
-    const key = opts.key;
-    const algorithm = class implements Partial<SignatureAlgorithm> {
-      getSignature(signedInfo: string | Buffer): string {
-        return key.sign(Buffer.from(signedInfo)).toString('base64');
-      }
-      verifySignature(): boolean {
-        throw new Error('The sealing algorithm only signs');
-      }
-      getAlgorithmName(): string {
-        return key.signatureMethod;
-      }
-    } as unknown as new () => SignatureAlgorithm;
     return new ProofSealer(
       {
-        key,
-        algorithm,
-        keyInfoContent: `<ds:X509Data>${certificates.map((c) => `<ds:X509Certificate>${Buffer.from(c.rawData).toString('base64')}</ds:X509Certificate>`).join('')}</ds:X509Data>`,
+        key: opts.key,
+        certificatesBase64: certificates.map((c) => Buffer.from(c.rawData).toString('base64')),
         certDigestBase64: createHash('sha256').update(der).digest('base64'),
         issuerSerialBase64: issuerSerialDer(der).toString('base64'),
         certificates,
@@ -125,63 +115,85 @@ export class ProofSealer {
     const signatureId = `Seal-${randomUUID()}`;
     const signedPropertiesId = `${signatureId}-SignedProperties`;
     const referenceId = `${signatureId}-Document`;
-    // Only our own values (a UUID, an ISO time, base64) are written into this markup.
-    const qualifyingProperties =
-      `<xades:QualifyingProperties xmlns:xades="${XADES_NS}" Target="#${signatureId}">` +
-      `<xades:SignedProperties Id="${signedPropertiesId}">` +
-      '<xades:SignedSignatureProperties>' +
-      `<xades:SigningTime>${new Date().toISOString()}</xades:SigningTime>` +
-      '<xades:SigningCertificateV2><xades:Cert><xades:CertDigest>' +
-      `<ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue>${p.certDigestBase64}</ds:DigestValue>` +
-      `</xades:CertDigest><xades:IssuerSerialV2>${p.issuerSerialBase64}</xades:IssuerSerialV2></xades:Cert></xades:SigningCertificateV2>` +
-      '</xades:SignedSignatureProperties>' +
-      '<xades:SignedDataObjectProperties>' +
-      `<xades:DataObjectFormat ObjectReference="#${referenceId}"><xades:MimeType>text/xml</xades:MimeType></xades:DataObjectFormat>` +
-      '</xades:SignedDataObjectProperties>' +
-      '</xades:SignedProperties>' +
-      '</xades:QualifyingProperties>';
+    const el = elementsOf(unsigned);
 
-    const signer = new StrictSignedXml(
-      {
-        privateKey: 'held by the sealing key', // xml-crypto insists on a value; the bound algorithm ignores it
-        getKeyInfoContent: () => p.keyInfoContent, // prepared once (xml-crypto would parse the PEM on every seal)
-        signatureAlgorithm: p.key.signatureMethod as SignedXml['signatureAlgorithm'],
-        canonicalizationAlgorithm: EXC_C14N,
-        objects: [{ content: qualifyingProperties }],
-      },
-      { envelopedSignature: true },
-    );
-    // The one signature algorithm of this signer: the sealing key's, bound to it.
-    signer.SignatureAlgorithms = { [p.key.signatureMethod]: p.algorithm };
-    signer.addReference({ xpath: '/*', transforms: [ENVELOPED_SIGNATURE, EXC_C14N], digestAlgorithm: SHA256, isEmptyUri: true, id: referenceId });
-    signer.addReference({
-      xpath: `//*[local-name(.)='SignedProperties' and namespace-uri(.)='${XADES_NS}' and @Id='${signedPropertiesId}']`,
-      transforms: [EXC_C14N],
-      digestAlgorithm: SHA256,
-      type: XADES_SIGNED_PROPERTIES_TYPE,
-    });
+    // Digested before ds:Signature is appended: what the enveloped-signature transform leaves.
+    const documentDigest = sha256Base64(exclusiveCanonical(root));
+
+    const signedProperties = el(XADES_NS, 'xades:SignedProperties', { Id: signedPropertiesId }, [
+      el(XADES_NS, 'xades:SignedSignatureProperties', {}, [
+        el(XADES_NS, 'xades:SigningTime', {}, [new Date().toISOString()]),
+        el(XADES_NS, 'xades:SigningCertificateV2', {}, [
+          el(XADES_NS, 'xades:Cert', {}, [
+            el(XADES_NS, 'xades:CertDigest', {}, [el(DS_NS, 'ds:DigestMethod', { Algorithm: SHA256 }), el(DS_NS, 'ds:DigestValue', {}, [p.certDigestBase64])]),
+            el(XADES_NS, 'xades:IssuerSerialV2', {}, [p.issuerSerialBase64]),
+          ]),
+        ]),
+      ]),
+      el(XADES_NS, 'xades:SignedDataObjectProperties', {}, [
+        el(XADES_NS, 'xades:DataObjectFormat', { ObjectReference: `#${referenceId}` }, [el(XADES_NS, 'xades:MimeType', {}, ['text/xml'])]),
+      ]),
+    ]);
+    const qualifying = el(XADES_NS, 'xades:QualifyingProperties', { 'xmlns:xades': XADES_NS, Target: `#${signatureId}` }, [signedProperties]);
+    const signedPropertiesDigest = sha256Base64(exclusiveCanonical(signedProperties));
+
+    const reference = (attributes: Record<string, string>, transforms: string[], digest: string): Element =>
+      el(DS_NS, 'ds:Reference', attributes, [
+        el(DS_NS, 'ds:Transforms', {}, transforms.map((algorithm) => el(DS_NS, 'ds:Transform', { Algorithm: algorithm }))),
+        el(DS_NS, 'ds:DigestMethod', { Algorithm: SHA256 }),
+        el(DS_NS, 'ds:DigestValue', {}, [digest]),
+      ]);
+    const signedInfo = el(DS_NS, 'ds:SignedInfo', {}, [
+      el(DS_NS, 'ds:CanonicalizationMethod', { Algorithm: EXC_C14N }),
+      el(DS_NS, 'ds:SignatureMethod', { Algorithm: p.key.signatureMethod }),
+      reference({ URI: '', Id: referenceId }, [ENVELOPED_SIGNATURE, EXC_C14N], documentDigest),
+      reference({ URI: `#${signedPropertiesId}`, Type: XADES_SIGNED_PROPERTIES_TYPE }, [EXC_C14N], signedPropertiesDigest),
+    ]);
+    const signatureValue = el(DS_NS, 'ds:SignatureValue');
+    const signature = el(DS_NS, 'ds:Signature', { Id: signatureId, 'xmlns:ds': DS_NS }, [
+      signedInfo,
+      signatureValue,
+      el(DS_NS, 'ds:KeyInfo', {}, [el(DS_NS, 'ds:X509Data', {}, p.certificatesBase64.map((b64) => el(DS_NS, 'ds:X509Certificate', {}, [b64])))]),
+      el(DS_NS, 'ds:Object', {}, [qualifying]),
+    ]);
+    root.appendChild(signature);
+
     try {
-      signer.computeSignature(unsignedXml, { prefix: 'ds', attrs: { Id: signatureId }, location: { reference: '/*', action: 'append' } });
+      signatureValue.appendChild(unsigned.createTextNode(p.key.sign(Buffer.from(exclusiveCanonical(signedInfo), 'utf8')).toString('base64')));
     } catch (err) {
       throw new EpostError('ServiceUnavailable', 'The seal could not be computed', err);
     }
 
-    const doc = parseProofXml(signer.getSignedXml(), 'sealed document', 'ServiceUnavailable');
-    const signature = childElements(doc.documentElement!).at(-1);
-    if (!signature || signature.namespaceURI !== DS_NS || signature.localName !== 'Signature') {
-      throw new EpostError('ServiceUnavailable', 'The seal signature was not placed as the last child of the document');
-    }
-    const signatureValue = childElements(signature).find((el) => el.namespaceURI === DS_NS && el.localName === 'SignatureValue');
-    const qualifying = doc.getElementsByTagNameNS(XADES_NS, 'QualifyingProperties').item(0);
-    if (!signatureValue || !qualifying) throw new EpostError('ServiceUnavailable', 'The seal signature is incomplete');
-
     // XAdES SignatureTimeStamp: the imprint is the digest of the canonical ds:SignatureValue element.
     const imprint = createHash('sha256').update(exclusiveCanonical(signatureValue), 'utf8').digest();
     const token = await this.tsa.timestamp(imprint);
-    qualifying.appendChild(unsignedProperties(doc, token));
+    qualifying.appendChild(unsignedProperties(unsigned, token));
 
-    return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(doc.documentElement!)}`, 'utf8');
+    // A carriage return can only be in the DOM through a character reference, and xmldom writes it
+    // raw in text, where a parser would read a line feed: written as a reference it stays what was digested.
+    const sealed = new XMLSerializer().serializeToString(root).replace(/\r/g, '&#xD;');
+    return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${sealed}`, 'utf8');
   }
+}
+
+function sha256Base64(canonical: string): string {
+  return createHash('sha256').update(canonical, 'utf8').digest('base64');
+}
+
+/**
+ * Element factory for `doc`: `xmlns:` attributes are namespace declarations, the others plain
+ * attributes in the order given; string children are text.
+ */
+function elementsOf(doc: Document) {
+  return (namespace: string, qualifiedName: string, attributes: Record<string, string> = {}, children: (Element | string)[] = []): Element => {
+    const element = doc.createElementNS(namespace, qualifiedName);
+    for (const [name, value] of Object.entries(attributes)) {
+      if (name.startsWith('xmlns:')) element.setAttributeNS(XMLNS_NS, name, value);
+      else element.setAttribute(name, value);
+    }
+    for (const child of children) element.appendChild(typeof child === 'string' ? doc.createTextNode(child) : child);
+    return element;
+  };
 }
 
 /** xades:UnsignedProperties/xades:UnsignedSignatureProperties/xades:SignatureTimeStamp/xades:EncapsulatedTimeStamp */

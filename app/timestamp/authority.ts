@@ -1,17 +1,19 @@
 // The built-in RFC 3161 timestamping authority: it answers a SHA-256 imprint with a DER
 // TimeStampToken (CMS SignedData over TSTInfo, RFC 3161 section 2.4.2) signed by the TSA key of the
-// PKI. Everything that does not depend on the imprint (parsed certificates, the ESS attribute, the
-// signer identifier, the key object) is prepared once in fromPem, because the send path stamps
-// every registered mail twice.
+// PKI. The send path stamps every registered mail twice, so everything that does not depend on the
+// imprint or the time (certificates, ESS attribute, signer identifier, algorithm identifiers) is
+// DER-encoded once in fromPem and written verbatim into each token (PreEncoded); per token the
+// library encodes only TSTInfo, the two variable signed attributes and the containers, and never
+// parses back what it has just encoded.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { AsnConvert, AsnObjectIdentifierConverter, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier, Certificate, GeneralName, GeneralNames } from '@peculiar/asn1-x509';
+import * as asn1js from 'asn1js';
+import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
+import { Certificate, GeneralName, GeneralNames } from '@peculiar/asn1-x509';
 import {
   Attribute,
   CertificateChoices,
   CertificateSet,
   CMSVersion,
-  ContentInfo,
   DigestAlgorithmIdentifier,
   DigestAlgorithmIdentifiers,
   EncapsulatedContent,
@@ -34,6 +36,7 @@ import { EpostError } from '../errors/index.js';
 import { assertStrongKey, parsePemCertificates, x509 } from '../pki/index.js';
 import { DER_NULL, ecdsaWithSHA256, id_sha256, sha256WithRSAEncryption } from './algorithms.js';
 import { ESSCertIDv2, ESSCertIDv2s, IssuerSerial, SignedAttributesSet, SigningCertificateV2, id_aa_signingCertificateV2 } from './ess.js';
+import { PreEncoded } from './preEncoded.js';
 
 /**
  * ePost development TSA policy. 2.999 is the joint ISO/ITU-T arc reserved for examples (X.660), so
@@ -55,14 +58,27 @@ export interface TimestampAuthorityOptions {
   policy?: string;
 }
 
+/**
+ * Everything of a token that does not depend on the imprint or the time, DER-encoded once by the
+ * library (each piece is what the object model would encode in its place).
+ */
 interface PreparedSigner {
   key: KeyObject;
   keyType: 'rsa' | 'ec';
   policy: string;
-  tsaName: GeneralName;
-  sid: SignerIdentifier;
+  /** GeneralName directoryName of the TSA certificate's subject (TSTInfo tsa). */
+  tsaName: PreEncoded;
+  /** AlgorithmIdentifier id-sha256 without parameters (message imprint, SignedData and SignerInfo). */
+  sha256: PreEncoded;
+  /** SET OF DigestAlgorithmIdentifier holding sha256 only. */
+  digestAlgorithms: PreEncoded;
+  /** issuerAndSerialNumber of the TSA certificate. */
+  sid: PreEncoded;
+  signatureAlgorithm: PreEncoded;
+  /** The TSA certificate, then its chain. */
   certificates: CertificateSet;
-  signingCertificateAttribute: Attribute;
+  /** Signed attributes whose encoding never changes: content-type id-ct-TSTInfo, ESS signing-certificate-v2. */
+  constantAttributes: Buffer[];
 }
 
 function requireTimestampingCertificate(cert: x509.X509Certificate): void {
@@ -100,10 +116,6 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
 
     const der = Buffer.from(tsaCert.rawData);
     const parsed = AsnConvert.parse(der, Certificate);
-    const issuerAndSerial = new IssuerAndSerialNumber({
-      issuer: parsed.tbsCertificate.issuer,
-      serialNumber: parsed.tbsCertificate.serialNumber,
-    });
     const essCertId = new ESSCertIDv2({
       // hashAlgorithm left out: SHA-256 is the DEFAULT, and DER forbids encoding a default.
       certHash: new OctetString(createHash('sha256').update(der).digest()),
@@ -113,22 +125,33 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
       }),
     });
     const signingCertificate = new SigningCertificateV2({ certs: new ESSCertIDv2s([essCertId]) });
+    const sha256 = new DigestAlgorithmIdentifier({ algorithm: id_sha256 });
+    const preEncode = (model: object): PreEncoded => new PreEncoded(AsnConvert.serialize(model));
 
     return new BuiltInTimestampAuthority({
       key,
       keyType,
       policy: options.policy ?? EPOST_DEV_TSA_POLICY,
-      tsaName: new GeneralName({ directoryName: parsed.tbsCertificate.subject }),
-      sid: new SignerIdentifier({ issuerAndSerialNumber: issuerAndSerial }),
-      // certReq semantics: the TSA certificate is always included (plus its chain when configured).
-      certificates: new CertificateSet([
-        new CertificateChoices({ certificate: parsed }),
-        ...chain.map((c) => new CertificateChoices({ certificate: AsnConvert.parse(c.rawData, Certificate) })),
-      ]),
-      signingCertificateAttribute: new Attribute({
-        attrType: id_aa_signingCertificateV2,
-        attrValues: [AsnConvert.serialize(signingCertificate)],
-      }),
+      tsaName: preEncode(new GeneralName({ directoryName: parsed.tbsCertificate.subject })),
+      sha256: preEncode(sha256),
+      digestAlgorithms: preEncode(new DigestAlgorithmIdentifiers([sha256])),
+      sid: preEncode(
+        new SignerIdentifier({
+          issuerAndSerialNumber: new IssuerAndSerialNumber({ issuer: parsed.tbsCertificate.issuer, serialNumber: parsed.tbsCertificate.serialNumber }),
+        }),
+      ),
+      signatureAlgorithm: preEncode(
+        keyType === 'rsa'
+          ? new SignatureAlgorithmIdentifier({ algorithm: sha256WithRSAEncryption, parameters: DER_NULL })
+          : new SignatureAlgorithmIdentifier({ algorithm: ecdsaWithSHA256 }),
+      ),
+      // certReq semantics: the TSA certificate is always included (plus its chain when configured),
+      // as the DER of the certificates themselves.
+      certificates: new CertificateSet([der, ...chain.map((c) => c.rawData)].map((d) => new PreEncoded(d).as<CertificateChoices>())),
+      constantAttributes: [
+        attribute(id_contentType, new asn1js.ObjectIdentifier({ value: id_ct_tstInfo })),
+        Buffer.from(AsnConvert.serialize(new Attribute({ attrType: id_aa_signingCertificateV2, attrValues: [AsnConvert.serialize(signingCertificate)] }))),
+      ],
     });
   }
 
@@ -142,31 +165,25 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
       version: TSTInfoVersion.v1,
       policy: s.policy,
       messageImprint: new MessageImprint({
-        hashAlgorithm: new AlgorithmIdentifier({ algorithm: id_sha256 }),
+        hashAlgorithm: s.sha256.as<MessageImprint['hashAlgorithm']>(),
         hashedMessage: new OctetString(imprintSha256),
       }),
       serialNumber: randomSerialNumber(),
       genTime,
       accuracy: new Accuracy({ seconds: ACCURACY_SECONDS }),
       ordering: false,
-      tsa: s.tsaName,
+      tsa: s.tsaName.as<GeneralName>(),
     });
     const eContent = Buffer.from(AsnConvert.serialize(tstInfo));
 
-    const attributes = [
-      new Attribute({ attrType: id_contentType, attrValues: [AsnObjectIdentifierConverter.toASN(id_ct_tstInfo).toBER(false)] }),
-      new Attribute({ attrType: id_signingTime, attrValues: [AsnConvert.serialize(new SigningTime(genTime))] }),
-      new Attribute({
-        attrType: id_messageDigest,
-        attrValues: [AsnConvert.serialize(new MessageDigest(createHash('sha256').update(eContent).digest()))],
-      }),
-      s.signingCertificateAttribute,
-    ];
     // DER orders a SET OF by the encodings of its elements; verifiers (OpenSSL) re-encode to check.
-    const signedAttrs = attributes
-      .map((attribute) => ({ attribute, der: Buffer.from(AsnConvert.serialize(attribute)) }))
-      .sort((a, b) => Buffer.compare(a.der, b.der))
-      .map(({ attribute }) => attribute);
+    const signedAttrs = [
+      ...s.constantAttributes,
+      attribute(id_signingTime, AsnSerializer.toASN(new SigningTime(genTime))),
+      attribute(id_messageDigest, AsnSerializer.toASN(new MessageDigest(createHash('sha256').update(eContent).digest()))),
+    ]
+      .sort(Buffer.compare)
+      .map((der) => new PreEncoded(der).as<Attribute>());
     const toBeSigned = Buffer.from(AsnConvert.serialize(new SignedAttributesSet(signedAttrs)));
     const signature =
       s.keyType === 'rsa'
@@ -175,7 +192,7 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
 
     const signedData = new SignedData({
       version: CMSVersion.v3, // eContentType is not id-data (RFC 5652, 5.1)
-      digestAlgorithms: new DigestAlgorithmIdentifiers([new DigestAlgorithmIdentifier({ algorithm: id_sha256 })]),
+      digestAlgorithms: s.digestAlgorithms.as<DigestAlgorithmIdentifiers>(),
       encapContentInfo: new EncapsulatedContentInfo({
         eContentType: id_ct_tstInfo,
         eContent: new EncapsulatedContent({ single: new OctetString(eContent) }),
@@ -184,20 +201,35 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
       signerInfos: new SignerInfos([
         new SignerInfo({
           version: CMSVersion.v1, // issuerAndSerialNumber
-          sid: s.sid,
-          digestAlgorithm: new DigestAlgorithmIdentifier({ algorithm: id_sha256 }),
+          sid: s.sid.as<SignerIdentifier>(),
+          digestAlgorithm: s.sha256.as<DigestAlgorithmIdentifier>(),
           signedAttrs,
-          signatureAlgorithm:
-            s.keyType === 'rsa'
-              ? new SignatureAlgorithmIdentifier({ algorithm: sha256WithRSAEncryption, parameters: DER_NULL })
-              : new SignatureAlgorithmIdentifier({ algorithm: ecdsaWithSHA256 }),
+          signatureAlgorithm: s.signatureAlgorithm.as<SignatureAlgorithmIdentifier>(),
           signature: new OctetString(signature),
         }),
       ]),
     });
-    const token = new ContentInfo({ contentType: id_signedData, content: AsnConvert.serialize(signedData) });
-    return Buffer.from(AsnConvert.serialize(token));
+    // ContentInfo { contentType id-signedData, content [0] EXPLICIT SignedData }: built from the
+    // SignedData's blocks, because the model's ContentInfo takes its content as encoded bytes and
+    // would parse them back.
+    const token = new asn1js.Sequence({
+      value: [
+        new asn1js.ObjectIdentifier({ value: id_signedData }),
+        new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [AsnSerializer.toASN(signedData)] }),
+      ],
+    });
+    return Buffer.from(token.toBER(false));
   }
+}
+
+/**
+ * Attribute ::= SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF AttributeValue } with one
+ * value, encoded from the value's block (the model's Attribute takes values as bytes and parses
+ * them back).
+ */
+function attribute(attrType: string, value: asn1js.BaseBlock): Buffer {
+  const encoded = new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: attrType }), new asn1js.Set({ value: [value] })] });
+  return Buffer.from(encoded.toBER(false));
 }
 
 /** A random positive 128-bit serial, minimally DER-encoded (a leading zero only when the top bit is set). */

@@ -17,6 +17,8 @@ export function run(command: string, args: string[], options: { cwd?: string; en
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
+    // A child may exit before reading its input: that is its business, not an error of ours.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
     child.on('close', (status) => {
       clearTimeout(timer);
