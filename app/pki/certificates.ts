@@ -12,7 +12,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 
 /** Curves at or above P-256 (node:crypto names). */
 export const ACCEPTED_CURVES: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
-/** Hashes accepted in certificate and CRL signatures: no SHA-1, no MD5. */
+/** Hashes accepted in certificate and CRL signatures (SHA-1 and MD5 are rejected). */
 export const ACCEPTED_SIGNATURE_HASHES: ReadonlySet<string> = new Set(['SHA-256', 'SHA-384', 'SHA-512']);
 
 /** Parses every PEM certificate block found in the given strings (a string may hold a bundle). */

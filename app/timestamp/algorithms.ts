@@ -1,5 +1,5 @@
 // The algorithm identifiers ePost produces and accepts in timestamp tokens. Anything absent from
-// these tables (SHA-1, MD5, RSASSA-PSS with odd parameters, DSA...) is refused by omission.
+// these tables (SHA-1, MD5, RSASSA-PSS with odd parameters, DSA...) is rejected by omission.
 import { AsnNullConverter } from '@peculiar/asn1-schema';
 
 export const id_sha256 = '2.16.840.1.101.3.4.2.1';

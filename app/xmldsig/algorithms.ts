@@ -1,7 +1,7 @@
 // The XML-DSig algorithms ePost accepts, and an xml-crypto SignedXml that knows no others.
 // xml-crypto 6 registers SHA-1 (and on request HMAC-SHA1) in maps it fills in its constructor, so
-// the maps are replaced after construction by frozen allowlists: SHA-1, MD5 and HMAC cannot be
-// reached by a document however its SignedInfo is written, and nothing can add them back later.
+// the maps are replaced after construction by frozen allowlists: SHA-1, MD5 and HMAC are rejected, not
+// reachable by a document however its SignedInfo is written, and nothing can add them back later.
 import crypto, { type BinaryLike, type KeyLike, type KeyObject } from 'node:crypto';
 import {
   ExclusiveCanonicalization,
@@ -150,7 +150,7 @@ export interface StrictProfile {
 /**
  * A SignedXml whose algorithm maps hold only the allowlist above: RSA and ECDSA with SHA-256/384/512,
  * SHA-256/384/512 digests, exclusive C14N (plus enveloped-signature when the profile allows it).
- * No SHA-1, MD5, HMAC or inclusive C14N.
+ * SHA-1, MD5, HMAC and inclusive C14N are rejected.
  */
 export class StrictSignedXml extends SignedXml {
   constructor(options: SignedXmlOptions = {}, profile: StrictProfile = {}) {

@@ -1,5 +1,5 @@
 // The one strict XML-DSig profile of ePost (requests, proofs): allowlisted algorithm maps for
-// xml-crypto without SHA-1, MD5 or HMAC, the ECDSA and SHA-384 classes xml-crypto lacks, and the
+// xml-crypto that reject SHA-1, MD5 and HMAC, the ECDSA and SHA-384 classes xml-crypto lacks, and the
 // verification of a signature on an already-parsed document.
 export {
   DIGEST_ALGORITHMS,
