@@ -1,7 +1,7 @@
-// npm run admin -- <noun> <verb> [options]: sender organisations and their certificates.
-//   organisation register --enterprise-number <EN> --name <name> [--operations A,B] [--recipient-kinds citizen,enterprise]
-//   organisation list
-//   certificate register --enterprise-number <EN> --cert <file.pem>   (validated as ePost validates a signer)
+// npm run admin -- <noun> <verb> [options]: sender organisations, their applications and certificates.
+//   organisation register|update|authorise|show|list, application register|list|revoke,
+//   certificate expiring                                              (scripts/admin/organisation.ts)
+//   certificate register --enterprise-number <EN> --cert <file.pem> [--application <id>]  (validated as ePost validates a signer)
 //   certificate list [--enterprise-number <EN>] [--all]               (--all: revoked ones too)
 //   certificate revoke <fingerprint> [--reason <text>]                (refused at once, whatever the CRL says)
 //   advisor register --cert <file.pem> --name <name> [--organisation <EN or ePost>]
@@ -14,36 +14,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  ALL_OPERATIONS,
-  ALL_RECIPIENT_KINDS,
-  listSenderCertificates,
-  listSenderOrganisations,
-  registerSenderCertificateBy,
-  registerSenderOrganisationBy,
-  revokeSenderCertificate,
-  type SenderAdministrator,
-  type SenderCertificateRecord,
-  type SenderOperation,
-} from '../app/access/index.js';
+import { listSenderCertificates, registerSenderCertificateBy, revokeSenderCertificate, type SenderAdministrator, type SenderCertificateRecord } from '../app/access/index.js';
 import { AuditLog } from '../app/audit/index.js';
 import { loadConfig } from '../app/config/index.js';
 import { EpostError } from '../app/errors/index.js';
-import type { RecipientKind } from '../app/identifiers/index.js';
 import { pkiLayout, TrustStore, x509 } from '../app/pki/index.js';
 import { loadDataVault, openDatabase, type Database } from '../app/storage/index.js';
-import { EBOX_ADMIN_USAGE, EboxUsageError, runEboxCommand } from './admin/ebox.js';
+import type { EboxUsageError } from './admin/ebox.js';
 import { registerSecurityAdvisor, revokeSecurityAdvisor } from '../app/access/securityAdvisors.js';
+import { ORGANISATION_ADMIN_USAGE, ORGANISATION_COMMANDS, ORGANISATION_OPTIONS, runOrganisationCommand } from './admin/organisation.js';
 
 const USAGE = [
-  'usage: npm run admin -- organisation register --enterprise-number <EN> --name <name> [--operations A,B] [--recipient-kinds citizen,enterprise]',
-  '       npm run admin -- organisation list',
-  '       npm run admin -- certificate register --enterprise-number <EN> --cert <file.pem>',
+  `usage: ${ORGANISATION_ADMIN_USAGE.trimStart()}`,
+  '       npm run admin -- certificate register --enterprise-number <EN> --cert <file.pem> [--application <id>]',
   '       npm run admin -- certificate list [--enterprise-number <EN>] [--all]',
   '       npm run admin -- certificate revoke <fingerprint> [--reason <text>]',
   '       npm run admin -- advisor register --cert <file.pem> --name <name> [--organisation <EN or ePost>]',
   '       npm run admin -- advisor list | advisor revoke <fingerprint>',
-  EBOX_ADMIN_USAGE,
+  '       npm run admin -- ebox mandate|enterprise-user|message-type <verb> ...   (npm run admin -- ebox: its usage)',
   '       (every command: [--json] [--by <name>])',
 ].join('\n');
 
@@ -51,13 +39,6 @@ class UsageError extends Error {}
 
 function usage(message?: string): never {
   throw new UsageError(message ? `${message}\n${USAGE}` : USAGE);
-}
-
-function list<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
-  if (value === undefined) return [...allowed];
-  const items = value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
-  for (const item of items) if (!(allowed as readonly string[]).includes(item)) usage(`"${item}" is not one of the ${what}: ${allowed.join(', ')}`);
-  return items as T[];
 }
 
 function table(rows: string[][]): string {
@@ -77,8 +58,16 @@ function executorFrom(by: string | undefined): string {
   return `admin:${by ?? os.userInfo().username}`;
 }
 
-/** The `ebox` noun is another folder's: handed over whole, with the database, the log and the clock. */
+/** Set once the `ebox` module is loaded: its usage mistakes exit 2 as ours do. */
+let eboxUsageError: typeof EboxUsageError | undefined;
+
+/**
+ * The `ebox` noun is another folder's: handed over whole, with the database, the log and the clock.
+ * Loaded only when asked for, as it weighs as much as the rest of the command together.
+ */
 async function ebox(argv: string[]): Promise<{ json: unknown; text: string }> {
+  const { EboxUsageError, runEboxCommand } = await import('./admin/ebox.js');
+  eboxUsageError = EboxUsageError;
   const { values } = parseArgs({ args: argv, strict: false, allowPositionals: true, options: { by: { type: 'string' } } });
   const config = loadConfig();
   const db = await openDatabase(config);
@@ -106,12 +95,13 @@ async function main(argv: string[]): Promise<{ json: unknown; text: string }> {
       all: { type: 'boolean' },
       reason: { type: 'string' },
       organisation: { type: 'string' },
+      application: { type: 'string' },
+      ...ORGANISATION_OPTIONS,
     },
   });
   const [noun, verb, ...rest] = positionals;
   const known = [
-    'organisation register',
-    'organisation list',
+    ...ORGANISATION_COMMANDS,
     'certificate register',
     'certificate list',
     'certificate revoke',
@@ -125,34 +115,13 @@ async function main(argv: string[]): Promise<{ json: unknown; text: string }> {
   const layout = pkiLayout(config.certsDir);
   const db = await openDatabase(config);
   try {
-    const needsLog = verb !== 'list';
+    const needsLog = !['list', 'show', 'expiring'].includes(verb);
     const by: SenderAdministrator = {
       executor: executorFrom(values.by),
       ...(needsLog ? { log: await openLog(config, db, layout.devDir) } : {}),
     };
+    if (ORGANISATION_COMMANDS.includes(`${noun} ${verb}`)) return await runOrganisationCommand(`${noun} ${verb}`, values, rest, db, by, usage);
     switch (`${noun} ${verb}`) {
-      case 'organisation register': {
-        const enterpriseNumber = values['enterprise-number'] ?? usage('--enterprise-number is required');
-        const org = await registerSenderOrganisationBy(
-          db,
-          {
-            enterpriseNumber,
-            name: values.name ?? usage('--name is required'),
-            allowedOperations: list<SenderOperation>(values.operations, ALL_OPERATIONS, 'operations'),
-            allowedRecipientKinds: list<RecipientKind>(values['recipient-kinds'], ALL_RECIPIENT_KINDS, 'recipient kinds'),
-          },
-          by,
-        );
-        return { json: org, text: `Registered organisation ${org.enterpriseNumber} "${org.name}" (${org.allowedOperations.join(', ')}; to ${org.allowedRecipientKinds.join(', ')}).` };
-      }
-      case 'organisation list': {
-        const orgs = await listSenderOrganisations(db);
-        const text =
-          orgs.length === 0
-            ? 'No sender organisations.'
-            : table([['ENTERPRISE NUMBER', 'NAME', 'OPERATIONS', 'RECIPIENT KINDS'], ...orgs.map((o) => [o.enterpriseNumber, o.name, o.allowedOperations.join(','), o.allowedRecipientKinds.join(',')])]);
-        return { json: orgs, text };
-      }
       case 'certificate register': {
         const enterpriseNumber = values['enterprise-number'] ?? usage('--enterprise-number is required');
         const file = values.cert ?? usage('--cert <file.pem> is required');
@@ -172,8 +141,11 @@ async function main(argv: string[]): Promise<{ json: unknown; text: string }> {
           if (err instanceof EpostError) throw new EpostError('InvalidRequest', `The certificate is not acceptable as a sender certificate: ${err.message}`, err);
           throw err;
         }
-        const registered = await registerSenderCertificateBy(db, enterpriseNumber, pem, by);
-        return { json: registered, text: `Registered certificate ${registered.fingerprintSha256} for organisation ${registered.enterpriseNumber} (${registered.subject}).` };
+        const registered = await registerSenderCertificateBy(db, enterpriseNumber, pem, by, { applicationId: values.application });
+        return {
+          json: registered,
+          text: `Registered certificate ${registered.fingerprintSha256} for organisation ${registered.enterpriseNumber}${registered.applicationId ? `, application ${registered.applicationId}` : ''} (${registered.subject}).`,
+        };
       }
       case 'certificate list': {
         const certificates = await listSenderCertificates(db, {
@@ -236,7 +208,7 @@ main(argv).then(
     console.log(json ? JSON.stringify(result.json, null, 2) : result.text);
   },
   (err: unknown) => {
-    const usageError = err instanceof UsageError || err instanceof EboxUsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+    const usageError = err instanceof UsageError || (eboxUsageError !== undefined && err instanceof eboxUsageError) || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
     const message = err instanceof Error ? err.message : String(err);
     if (json) console.log(JSON.stringify({ error: { code: usageError ? 'Usage' : err instanceof EpostError ? err.code : 'Error', message } }, null, 2));
     console.error(`error: ${message}`);

@@ -17,6 +17,8 @@ export interface SenderOrganisation {
   name: string;
   allowedOperations: SenderOperation[];
   allowedRecipientKinds: RecipientKind[];
+  /** The message types it may send; absent or null: not restricted. */
+  allowedMessageTypes?: string[] | null;
 }
 
 export interface AuthenticatedSender extends SenderOrganisation {
@@ -68,7 +70,7 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
     .join('sender_organisations as o', 'o.enterprise_number', 'c.enterprise_number')
     .where('c.fingerprint_sha256', fingerprint)
     .whereNull('c.revoked_at')
-    .first('o.enterprise_number', 'o.name', 'o.allowed_operations', 'o.allowed_recipient_kinds');
+    .first('o.enterprise_number', 'o.name', 'o.allowed_operations', 'o.allowed_recipient_kinds', 'o.allowed_message_types');
   if (!row) {
     throw new EpostError('FailedAuthentication', 'The signing certificate is not registered for any sender organisation');
   }
@@ -85,6 +87,7 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
     name: row.name,
     allowedOperations: JSON.parse(row.allowed_operations),
     allowedRecipientKinds: JSON.parse(row.allowed_recipient_kinds),
+    allowedMessageTypes: row.allowed_message_types ? JSON.parse(row.allowed_message_types) : null,
     certificateSubject: subject,
     certificateFingerprintSha256: fingerprint,
   };
@@ -100,7 +103,7 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
 export async function senderForOrganisation(db: Database, enterpriseNumber: string, subject: string, fingerprint: string): Promise<AuthenticatedSender> {
   const row = await db('sender_organisations')
     .where({ enterprise_number: enterpriseNumber })
-    .first('enterprise_number', 'name', 'allowed_operations', 'allowed_recipient_kinds');
+    .first('enterprise_number', 'name', 'allowed_operations', 'allowed_recipient_kinds', 'allowed_message_types');
   if (!row) throw new EpostError('NotAuthorized', `Organisation ${enterpriseNumber} is not registered as a sender`);
   const named = enterpriseNumbersNamedBy(subject);
   if (named.length > 0 && !named.includes(row.enterprise_number)) {
@@ -111,17 +114,22 @@ export async function senderForOrganisation(db: Database, enterpriseNumber: stri
     name: row.name,
     allowedOperations: JSON.parse(row.allowed_operations),
     allowedRecipientKinds: JSON.parse(row.allowed_recipient_kinds),
+    allowedMessageTypes: row.allowed_message_types ? JSON.parse(row.allowed_message_types) : null,
     certificateSubject: subject,
     certificateFingerprintSha256: fingerprint,
   };
 }
 
-export function authorise(sender: SenderOrganisation, operation: SenderOperation, recipientKind?: RecipientKind): void {
+/** `messageType` is checked only where a request carries one (SOAP sends carry none today). */
+export function authorise(sender: SenderOrganisation, operation: SenderOperation, recipientKind?: RecipientKind, messageType?: string): void {
   if (!sender.allowedOperations.includes(operation)) {
     throw new EpostError('NotAuthorized', `${sender.name} (${sender.enterpriseNumber}) may not use ${operation}`);
   }
   if (recipientKind && !sender.allowedRecipientKinds.includes(recipientKind)) {
     throw new EpostError('NotAuthorized', `${sender.name} (${sender.enterpriseNumber}) may not send to ${recipientKind} eBoxes`);
+  }
+  if (messageType !== undefined && sender.allowedMessageTypes && !sender.allowedMessageTypes.includes(messageType)) {
+    throw new EpostError('NotAuthorized', `${sender.name} (${sender.enterpriseNumber}) may not send messages of type ${messageType}`);
   }
 }
 
@@ -139,6 +147,8 @@ export interface SenderCertificateRecord {
   notAfter: string;
   registeredAt: string;
   revokedAt: string | null;
+  /** The application of the organisation it is attached to, if any. */
+  applicationId: string | null;
 }
 
 /** Who makes an access-management change, and the log it is recorded in (none in tests of this module alone). */
@@ -173,6 +183,7 @@ function certificateFrom(row: Record<string, unknown>): SenderCertificateRecord 
     notAfter: String(row.not_after),
     registeredAt: String(row.registered_at),
     revokedAt: (row.revoked_at as string | null) ?? null,
+    applicationId: (row.application_id as string | null) ?? null,
   };
 }
 
@@ -227,7 +238,13 @@ export async function listSenderCertificates(db: Database, filter: { enterpriseN
  * revoked one (a revocation is final: register a new certificate). Registering it again for the same
  * organisation changes nothing.
  */
-export async function registerSenderCertificateBy(db: Database, enterpriseNumber: string, certificatePem: string, by: SenderAdministrator): Promise<SenderCertificateRecord> {
+export async function registerSenderCertificateBy(
+  db: Database,
+  enterpriseNumber: string,
+  certificatePem: string,
+  by: SenderAdministrator,
+  options: { applicationId?: string | undefined } = {},
+): Promise<SenderCertificateRecord> {
   let cert: NodeX509;
   try {
     cert = new NodeX509(certificatePem);
@@ -250,6 +267,16 @@ export async function registerSenderCertificateBy(db: Database, enterpriseNumber
       throw new EpostError('InvalidRequest', `The certificate ${fingerprint} is already registered for organisation ${existing.enterprise_number}`);
     }
     if (existing?.revoked_at) throw new EpostError('InvalidRequest', `The certificate ${fingerprint} was revoked on ${existing.revoked_at}; a revocation is final, register a new certificate`);
+    if (options.applicationId !== undefined) {
+      const application = await trx('sender_applications').where({ id: options.applicationId }).first();
+      if (!application || application.enterprise_number !== enterpriseNumber) {
+        throw new EpostError('InvalidRequest', `No application ${options.applicationId} of organisation ${enterpriseNumber} is registered`);
+      }
+      if (application.revoked_at) throw new EpostError('InvalidRequest', `The application ${options.applicationId} was revoked on ${application.revoked_at}`);
+      if (existing && existing.application_id !== options.applicationId) {
+        throw new EpostError('InvalidRequest', `The certificate ${fingerprint} is already registered${existing.application_id ? ` for application ${existing.application_id}` : ' without an application'}`);
+      }
+    }
     if (existing) return;
     await trx('sender_certificates').insert({
       fingerprint_sha256: fingerprint,
@@ -258,8 +285,9 @@ export async function registerSenderCertificateBy(db: Database, enterpriseNumber
       not_after: new Date(cert.validTo).toISOString(),
       registered_at: now.toISOString(),
       revoked_at: null,
+      application_id: options.applicationId ?? null,
     });
-    await recordChange(trx, by, enterpriseNumber, { change: 'senderCertificate.register', enterpriseNumber, fingerprint, subject });
+    await recordChange(trx, by, enterpriseNumber, { change: 'senderCertificate.register', enterpriseNumber, fingerprint, subject, applicationId: options.applicationId ?? null });
   });
   return certificateFrom(await db('sender_certificates').where({ fingerprint_sha256: fingerprint }).first());
 }
@@ -291,3 +319,20 @@ export async function revokeSenderCertificate(db: Database, fingerprint: string,
   });
   return certificateFrom(await db('sender_certificates').where({ fingerprint_sha256: revoked! }).first());
 }
+
+export {
+  applicationsOf,
+  authoriseOrganisation,
+  certificatesExpiringWithin,
+  expiringCertificates,
+  organisationDetails,
+  organisationsDetails,
+  registerApplication,
+  registerOrganisation,
+  revokeApplication,
+  updateOrganisation,
+  type OrganisationDetails,
+  type OrganisationNames,
+  type OrganisationChanges,
+  type SenderApplication,
+} from './organisations.js';

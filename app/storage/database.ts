@@ -8,6 +8,7 @@ import * as m001 from '../../db/migrations/001_registered_mail.js';
 import * as m002 from '../../db/migrations/002_audit_log.js';
 import * as m003 from '../../db/migrations/003_ebox_readers.js';
 import * as m004 from '../../db/migrations/004_submission_rejections.js';
+import * as m005 from '../../db/migrations/005_access_management.js';
 
 export type Database = Knex;
 
@@ -16,6 +17,7 @@ const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '002_audit_log': m002,
   '003_ebox_readers': m003,
   '004_submission_rejections': m004,
+  '005_access_management': m005,
 };
 
 // Migrations are TypeScript modules imported here, so the migrator never loads files by itself.
