@@ -75,22 +75,7 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
     throw new EpostError('FailedAuthentication', 'The signing certificate is not registered for any sender organisation');
   }
   // A registration cannot make one organisation's certificate speak for another.
-  const named = enterpriseNumbersNamedBy(subject);
-  if (named.length > 0 && !named.includes(row.enterprise_number)) {
-    throw new EpostError(
-      'FailedAuthentication',
-      `The signing certificate belongs to organisation ${named.join(', ')} (organizationIdentifier) but is registered for ${row.enterprise_number}`,
-    );
-  }
-  return {
-    enterpriseNumber: row.enterprise_number,
-    name: row.name,
-    allowedOperations: JSON.parse(row.allowed_operations),
-    allowedRecipientKinds: JSON.parse(row.allowed_recipient_kinds),
-    allowedMessageTypes: row.allowed_message_types ? JSON.parse(row.allowed_message_types) : null,
-    certificateSubject: subject,
-    certificateFingerprintSha256: fingerprint,
-  };
+  return authenticatedSender(row, subject, fingerprint, 'signing certificate', ' but is registered for');
 }
 
 /**
@@ -105,9 +90,28 @@ export async function senderForOrganisation(db: Database, enterpriseNumber: stri
     .where({ enterprise_number: enterpriseNumber })
     .first('enterprise_number', 'name', 'allowed_operations', 'allowed_recipient_kinds', 'allowed_message_types');
   if (!row) throw new EpostError('NotAuthorized', `Organisation ${enterpriseNumber} is not registered as a sender`);
+  return authenticatedSender(row, subject, fingerprint, 'confirmed certificate', ', not to');
+}
+
+interface SenderOrganisationRow {
+  enterprise_number: string;
+  name: string;
+  allowed_operations: string;
+  allowed_recipient_kinds: string;
+  allowed_message_types: string | null;
+}
+
+/**
+ * The authenticated sender of an organisation row, refused when the certificate names another
+ * organisation (organizationIdentifier): one organisation's certificate never speaks for another.
+ */
+function authenticatedSender(row: SenderOrganisationRow, subject: string, fingerprint: string, certificate: string, relation: string): AuthenticatedSender {
   const named = enterpriseNumbersNamedBy(subject);
   if (named.length > 0 && !named.includes(row.enterprise_number)) {
-    throw new EpostError('FailedAuthentication', `The confirmed certificate belongs to organisation ${named.join(', ')} (organizationIdentifier), not to ${row.enterprise_number}`);
+    throw new EpostError(
+      'FailedAuthentication',
+      `The ${certificate} belongs to organisation ${named.join(', ')} (organizationIdentifier)${relation} ${row.enterprise_number}`,
+    );
   }
   return {
     enterpriseNumber: row.enterprise_number,
