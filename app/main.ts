@@ -8,6 +8,7 @@ import cluster from 'node:cluster';
 import path from 'node:path';
 import { loadConfig, projectRoot, type EpostConfig } from './config/index.js';
 import { ssinFrom } from './identifiers/index.js';
+import { serveClusterMetrics } from './operations/index.js';
 import type { DevPkiManifest } from './pki/index.js';
 import { assembleContext, startService } from './service.js';
 
@@ -38,7 +39,7 @@ function printBanner(config: EpostConfig, listening: Listening, devPki: DevPkiMa
 
 /** One complete instance: serves until SIGTERM/SIGINT (graceful) or until its primary goes away. */
 async function runInstance(config: EpostConfig): Promise<void> {
-  const service = await startService(config, { processMetrics: true });
+  const service = await startService(config, { processMetrics: true, clusterWorker: cluster.isWorker });
   const listening = { baseUrl: service.baseUrl, mtlsBaseUrl: service.mtlsBaseUrl };
   if (cluster.isWorker) process.send!({ listening });
   else printBanner(config, listening, service.devPki, 1);
@@ -57,6 +58,7 @@ async function runInstance(config: EpostConfig): Promise<void> {
 async function runPrimary(config: EpostConfig): Promise<void> {
   const { ctx, devPki } = await assembleContext(config);
   await ctx.db.destroy();
+  serveClusterMetrics();
   let shuttingDown = false;
   let announced = false;
   const fork = () => {

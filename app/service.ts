@@ -6,11 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { AuditLog } from './audit/index.js';
+import { AuditLog, unsequencedRecordCount } from './audit/index.js';
+import { batchChannelBacklog, runBatchChannel } from './batch/index.js';
 import { ALL_OPERATIONS, ALL_RECIPIENT_KINDS, certificateFingerprint, registerSenderCertificateBy, registerSenderOrganisationBy } from './access/index.js';
 import type { EpostConfig } from './config/index.js';
 import { createApp, createHttpsServer, createMutualTlsServer } from './http/server.js';
-import { checkReadiness, createLogger, ServiceMetrics, type Logger } from './operations/index.js';
+import { checkReadiness, clusterMetricsText, createLogger, ServiceMetrics, type Logger } from './operations/index.js';
 import type { TimestampAuthority } from './timestamp/index.js';
 import { ensureDevPki, pkiLayout, readPemTexts, TrustStore, type DevPkiManifest } from './pki/index.js';
 import { ensureDevEboxReaders, expireDueMessages, registerDevEboxReaders } from './ebox/index.js';
@@ -109,7 +110,13 @@ const READINESS_PROBE_XML = `<EvidenceBundleManifest xmlns="${EVIDENCE_NS}"/>`;
 /** Longest a shutdown waits for in-flight requests before closing their connections. */
 const SHUTDOWN_GRACE_MS = 30_000;
 
-export async function startService(config: EpostConfig, options: { processMetrics?: boolean } = {}): Promise<RunningService> {
+export interface StartOptions {
+  processMetrics?: boolean;
+  /** One worker of several (`npm start`): scrapes serve the metrics of all workers, gathered by the primary. */
+  clusterWorker?: boolean;
+}
+
+export async function startService(config: EpostConfig, options: StartOptions = {}): Promise<RunningService> {
   const metrics = new ServiceMetrics(options);
   const logger = createLogger(config.logLevel);
   const { ctx, devPki, tsa } = await assembleContext(config, metrics);
@@ -118,11 +125,13 @@ export async function startService(config: EpostConfig, options: { processMetric
   for (const [name, file] of [['tls', layout.tlsCert], ['sealing', layout.sealingCert], ['tsa', layout.tsaCert]] as const) {
     metrics.watchCertificate(name, new Date(new X509Certificate(fs.readFileSync(file)).validTo));
   }
+  metrics.watchQueues(async () => ({ log_records_unsequenced: await unsequencedRecordCount(ctx.db), ...(await batchChannelBacklog(ctx.db)) }));
   let accepting = true;
   const app = createApp(ctx, {
     metrics,
     logger,
     accepting: () => accepting,
+    metricsText: options.clusterWorker ? clusterMetricsText(metrics.registry) : undefined,
     readiness: () =>
       checkReadiness({
         db: ctx.db,
@@ -141,6 +150,13 @@ export async function startService(config: EpostConfig, options: { processMetric
   // Messages past their retention leave the eBoxes, each with its expiry evidence.
   const expiry = setInterval(() => void expireDueMessages(ctx).catch((err) => logger.warn(`eBox expiry sweep failed: ${describeForOperator(err)}`)), config.retentionSweepSeconds * 1000);
   expiry.unref();
+  // Batch-channel recipients: delivered mails into sealed batches, batches into outboxes, acknowledgements taken.
+  // Several instances may run it at once: unique keys make one of them win and the others leave nothing.
+  let batching: Promise<void> | undefined;
+  const batches = setInterval(() => {
+    batching ??= runBatchChannel(ctx, (message) => logger.warn(message)).finally(() => (batching = undefined));
+  }, config.batchIntervalSeconds * 1000);
+  batches.unref();
   ctx.audit.start();
   return {
     ctx,
@@ -155,6 +171,8 @@ export async function startService(config: EpostConfig, options: { processMetric
       accepting = false;
       clearInterval(purge);
       clearInterval(expiry);
+      clearInterval(batches);
+      await batching;
       const closed = Promise.all([server, mtlsServer].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       for (const s of [server, mtlsServer]) s.closeIdleConnections();
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;

@@ -7,6 +7,7 @@
 //   advisor register --cert <file.pem> --name <name> [--organisation <EN or ePost>]
 //   advisor list | advisor revoke <fingerprint>                       (who may read the processing log)
 //   ebox ...                                                          (mandates, enterprise users, message types: scripts/admin/ebox.ts)
+//   batch-channel choose|leave|list|batches ...                       (batch-channel recipients: scripts/admin/batchChannel.ts)
 // Every command takes --json (machine-readable output) and --by <name> (who acts; default the OS
 // user). Changes are recorded in the processing log. Reads the service's configuration (EPOST_DB /
 // DATABASE_URL, EPOST_CERTS_DIR, EPOST_DATA_KEY, EPOST_REVOCATION). Exit 0 done, 1 refused, 2 usage.
@@ -20,7 +21,6 @@ import { loadConfig } from '../app/config/index.js';
 import { EpostError } from '../app/errors/index.js';
 import { pkiLayout, TrustStore, x509 } from '../app/pki/index.js';
 import { loadDataVault, openDatabase, type Database } from '../app/storage/index.js';
-import type { EboxUsageError } from './admin/ebox.js';
 import { registerSecurityAdvisor, revokeSecurityAdvisor } from '../app/access/securityAdvisors.js';
 import { ORGANISATION_ADMIN_USAGE, ORGANISATION_COMMANDS, ORGANISATION_OPTIONS, runOrganisationCommand } from './admin/organisation.js';
 
@@ -32,6 +32,7 @@ const USAGE = [
   '       npm run admin -- advisor register --cert <file.pem> --name <name> [--organisation <EN or ePost>]',
   '       npm run admin -- advisor list | advisor revoke <fingerprint>',
   '       npm run admin -- ebox mandate|enterprise-user|message-type <verb> ...   (npm run admin -- ebox: its usage)',
+  '       npm run admin -- batch-channel choose <EN> [--outbox <folder>] | leave <EN> | list | batches <EN>',
   '       (every command: [--json] [--by <name>])',
 ].join('\n');
 
@@ -58,29 +59,48 @@ function executorFrom(by: string | undefined): string {
   return `admin:${by ?? os.userInfo().username}`;
 }
 
-/** Set once the `ebox` module is loaded: its usage mistakes exit 2 as ours do. */
-let eboxUsageError: typeof EboxUsageError | undefined;
+/** Usage mistakes of the nouns handed over to other modules: they exit 2 as ours do. */
+const delegatedUsageErrors: Array<new (message: string) => Error> = [];
+
+type Delegated = (
+  argv: string[],
+  state: { db: Database; audit: AuditLog; config: ReturnType<typeof loadConfig>; now(): Date },
+  executor: string,
+) => Promise<{ json: unknown; text: string }>;
 
 /**
- * The `ebox` noun is another folder's: handed over whole, with the database, the log and the clock.
- * Loaded only when asked for, as it weighs as much as the rest of the command together.
+ * The `ebox` and `batch-channel` nouns are other folders': handed over whole (the arguments after the
+ * noun), with the database, the log, the configuration and the clock. Loaded only when asked for, as
+ * each weighs as much as the rest of the command together.
  */
-async function ebox(argv: string[]): Promise<{ json: unknown; text: string }> {
-  const { EboxUsageError, runEboxCommand } = await import('./admin/ebox.js');
-  eboxUsageError = EboxUsageError;
+async function delegate(argv: string[], load: () => Promise<{ run: Delegated; usageError: new (message: string) => Error }>): Promise<{ json: unknown; text: string }> {
+  const { run, usageError } = await load();
+  delegatedUsageErrors.push(usageError);
   const { values } = parseArgs({ args: argv, strict: false, allowPositionals: true, options: { by: { type: 'string' } } });
   const config = loadConfig();
   const db = await openDatabase(config);
   try {
     const audit = await openLog(config, db, pkiLayout(config.certsDir).devDir);
-    return await runEboxCommand(argv.slice(1), { db, audit, now: () => new Date() }, executorFrom(typeof values.by === 'string' ? values.by : undefined));
+    return await run(argv.slice(1), { db, audit, config, now: () => new Date() }, executorFrom(typeof values.by === 'string' ? values.by : undefined));
   } finally {
     await db.destroy();
   }
 }
 
+const ebox = (argv: string[]) =>
+  delegate(argv, async () => {
+    const m = await import('./admin/ebox.js');
+    return { run: m.runEboxCommand, usageError: m.EboxUsageError };
+  });
+const batchChannel = (argv: string[]) =>
+  delegate(argv, async () => {
+    const m = await import('./admin/batchChannel.js');
+    return { run: m.runBatchChannelCommand, usageError: m.BatchChannelUsageError };
+  });
+
 async function main(argv: string[]): Promise<{ json: unknown; text: string }> {
   if (argv[0] === 'ebox') return ebox(argv);
+  if (argv[0] === 'batch-channel') return batchChannel(argv);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -208,7 +228,10 @@ main(argv).then(
     console.log(json ? JSON.stringify(result.json, null, 2) : result.text);
   },
   (err: unknown) => {
-    const usageError = err instanceof UsageError || (eboxUsageError !== undefined && err instanceof eboxUsageError) || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+    const usageError =
+      err instanceof UsageError ||
+      delegatedUsageErrors.some((type) => err instanceof type) ||
+      (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
     const message = err instanceof Error ? err.message : String(err);
     if (json) console.log(JSON.stringify({ error: { code: usageError ? 'Usage' : err instanceof EpostError ? err.code : 'Error', message } }, null, 2));
     console.error(`error: ${message}`);

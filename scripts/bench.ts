@@ -443,6 +443,7 @@ const costFloor: BenchSection = {
     // One small durable transaction, as each send commits one: WAL with synchronous=FULL.
     const sqlite = knexModule({ client: 'sqlite3', connection: { filename: path.join(workDir, 'floor.sqlite') }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
     let sqliteCommit: number;
+    let sqliteStatement = { wall: 0, cpu: 0 };
     try {
       await sqlite.raw('PRAGMA journal_mode = WAL');
       await sqlite.raw('PRAGMA synchronous = FULL');
@@ -452,6 +453,14 @@ const costFloor: BenchSection = {
       });
       const row = randomBytes(3 * 1024);
       sqliteCommit = (await timeRounds({ commit: () => sqlite.transaction((trx) => trx('t').insert({ payload: row })) }, 100, 3)).commit!;
+      // One statement inside an open transaction, through knex and the driver's thread pool (a send
+      // issues about a dozen): its wall time and the process CPU it costs.
+      await sqlite.transaction(async (trx) => {
+        const cpuBefore = process.cpuUsage();
+        const rounds = await timeRounds({ statement: () => trx('t').where({ id: 1 }).first('id') }, 300, 3);
+        const cpu = process.cpuUsage(cpuBefore);
+        sqliteStatement = { wall: rounds.statement!, cpu: (cpu.user + cpu.system) / (300 * 3) };
+      });
     } finally {
       await sqlite.destroy();
     }
@@ -486,6 +495,8 @@ const costFloor: BenchSection = {
       sha256Of3KBMicros: f(crypto_.sha256of3KB!),
       sha256Of100KBMicros: f(crypto_.sha256of100KB!),
       sqliteCommitWalFullMicros: f(sqliteCommit),
+      sqliteStatementKnexMicros: f(sqliteStatement.wall),
+      sqliteStatementKnexCpuMicros: f(sqliteStatement.cpu),
       ...(pgCommit !== undefined ? { pgCommitSynchronousMicros: f(pgCommit) } : {}),
       floorCpuMicrosPerSendRsa: f(rsaFloor),
       floorCpuMicrosPerSendEcdsa: f(ecdsaFloor),
@@ -611,6 +622,10 @@ const profileSection: BenchSection = {
     const file = fs.existsSync(profileDir) ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
     if (!file) throw new Error(`the service wrote no CPU profile:\n${service.output()}`);
     const summary = summariseCpuProfile(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')) as CpuProfile);
+    // Kept for a closer look (Chrome DevTools, speedscope): bench-results/ is not part of the repository.
+    const kept = path.join(projectRoot, 'bench-results', 'profile-latest.cpuprofile');
+    fs.mkdirSync(path.dirname(kept), { recursive: true });
+    fs.copyFileSync(path.join(profileDir, file), kept);
     console.log(`  ${result.ok} sends in ${result.seconds.toFixed(1)} s; busy CPU in the profile ${summary.totalMs} ms`);
     console.log('  self time by origin:');
     for (const o of summary.origins) console.log(`    ${String(o.ms).padStart(9)} ms ${String(o.percent).padStart(5)} %  ${o.name}`);

@@ -1,18 +1,19 @@
-// npm run verify -- <evidence.xml | bundle.zip> [--document <file>] [--anchor <root.pem>]... [--intermediate <ca.pem>]...
+// npm run verify -- <evidence.xml | bundle.zip | batch.zip> [--document <file>] [--anchor <root.pem>]... [--intermediate <ca.pem>]...
 // Verifies ePost evidence offline, without the server: the XML signature (XAdES B-T), the certificate
 // chain to the trusted anchor, the signature timestamp and its imprint, the event chain and sealed
-// manifest of a bundle, and the document's digest when the document is given. Prints a short verdict;
+// manifest of a bundle, every mail of a batch-channel batch, and the document's digest when the document is given. Prints a short verdict;
 // exits 0 when valid, 1 naming what failed, 2 on a usage error. Anchors default to certs/anchors.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../app/config/index.js';
+import { BATCH_MEDIA_TYPE, verifyBatch } from '../app/batch/index.js';
 import { pkiLayout } from '../app/pki/index.js';
-import { EVENT_DESCRIPTIONS, isBundle, verifyEvidence, verifyEvidenceBundle, type VerifiedEvidence } from '../app/proofs/index.js';
+import { archiveMediaType, EVENT_DESCRIPTIONS, isBundle, verifyEvidence, verifyEvidenceBundle, type VerifiedEvidence } from '../app/proofs/index.js';
 import { fail, readFile } from './cli.js';
 
-const usage = 'usage: npm run verify -- <evidence.xml | bundle.zip> [--document <file>] [--anchor <root.pem>]... [--intermediate <ca.pem>]...';
+const usage = 'usage: npm run verify -- <evidence.xml | bundle.zip | batch.zip> [--document <file>] [--anchor <root.pem>]... [--intermediate <ca.pem>]...';
 
 function anchorsFrom(files: string[] | undefined): { pems: string[]; from: string } {
   if (files && files.length > 0) return { pems: files.map(readFile), from: files.join(', ') };
@@ -45,6 +46,18 @@ async function main(): Promise<number> {
   if (values.document && !document) fail(`${values.document}: no such file`);
 
   try {
+    if (isBundle(bytes) && (await archiveMediaType(bytes)) === BATCH_MEDIA_TYPE) {
+      if (document) fail('--document is for an evidence or a bundle: a batch carries its documents');
+      const report = await verifyBatch(bytes, anchors.pems, { intermediatesPem: intermediates });
+      console.log(`VALID: batch ${report.sequence} (${report.batchId}) for enterprise ${report.recipient.enterpriseNumber}, ${report.mails.length} registered mail(s)`);
+      console.log(`  trust anchors: ${anchors.from}`);
+      console.log(`  manifest sealed by ${report.manifest.signerSubject}, timestamped ${report.manifest.timestamp.genTime.toISOString()}: every file of the batch is intact`);
+      for (const mail of report.mails) {
+        const events = mail.bundle.evidences.map((e) => e.facts.event).join(' → ');
+        console.log(`  ${mail.registeredMailId} (reference ${mail.senderReference}): ${events}; ${mail.document} matches its evidences`);
+      }
+      return 0;
+    }
     if (isBundle(bytes)) {
       const report = await verifyEvidenceBundle(bytes, anchors.pems, { intermediatesPem: intermediates, ...(document ? { document } : {}) });
       const facts = report.evidences[0]!.facts;

@@ -19,6 +19,8 @@ export interface SenderOrganisation {
   allowedRecipientKinds: RecipientKind[];
   /** The message types it may send; absent or null: not restricted. */
   allowedMessageTypes?: string[] | null;
+  /** Whether it receives a copy of every send-proof in its own enterprise eBox (absent: no). */
+  sendProofCopies?: boolean;
 }
 
 export interface AuthenticatedSender extends SenderOrganisation {
@@ -70,7 +72,7 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
     .join('sender_organisations as o', 'o.enterprise_number', 'c.enterprise_number')
     .where('c.fingerprint_sha256', fingerprint)
     .whereNull('c.revoked_at')
-    .first('o.enterprise_number', 'o.name', 'o.allowed_operations', 'o.allowed_recipient_kinds', 'o.allowed_message_types');
+    .first('o.enterprise_number', 'o.name', 'o.allowed_operations', 'o.allowed_recipient_kinds', 'o.allowed_message_types', 'o.send_proof_copies');
   if (!row) {
     throw new EpostError('FailedAuthentication', 'The signing certificate is not registered for any sender organisation');
   }
@@ -88,7 +90,7 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
 export async function senderForOrganisation(db: Database, enterpriseNumber: string, subject: string, fingerprint: string): Promise<AuthenticatedSender> {
   const row = await db('sender_organisations')
     .where({ enterprise_number: enterpriseNumber })
-    .first('enterprise_number', 'name', 'allowed_operations', 'allowed_recipient_kinds', 'allowed_message_types');
+    .first('enterprise_number', 'name', 'allowed_operations', 'allowed_recipient_kinds', 'allowed_message_types', 'send_proof_copies');
   if (!row) throw new EpostError('NotAuthorized', `Organisation ${enterpriseNumber} is not registered as a sender`);
   return authenticatedSender(row, subject, fingerprint, 'confirmed certificate', ', not to');
 }
@@ -99,6 +101,13 @@ interface SenderOrganisationRow {
   allowed_operations: string;
   allowed_recipient_kinds: string;
   allowed_message_types: string | null;
+  /** A boolean column: SQLite answers 0 or 1. */
+  send_proof_copies: boolean | number | null;
+}
+
+/** A boolean column as read back (SQLite stores 0 and 1). */
+export function booleanColumn(value: unknown): boolean {
+  return value === true || value === 1 || value === '1';
 }
 
 /**
@@ -119,6 +128,7 @@ function authenticatedSender(row: SenderOrganisationRow, subject: string, finger
     allowedOperations: JSON.parse(row.allowed_operations),
     allowedRecipientKinds: JSON.parse(row.allowed_recipient_kinds),
     allowedMessageTypes: row.allowed_message_types ? JSON.parse(row.allowed_message_types) : null,
+    sendProofCopies: booleanColumn(row.send_proof_copies),
     certificateSubject: subject,
     certificateFingerprintSha256: fingerprint,
   };

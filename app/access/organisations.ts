@@ -1,6 +1,7 @@
 // Sender organisations in full: names in the four languages, a contact, their applications (a named
 // system of the organisation to which certificates are attached), their authorisations (operations,
-// recipient kinds, message types) and the expiry of their certificates. Every change is written to
+// recipient kinds, message types), the expiry of their certificates and whether they receive a copy
+// of every send-proof in their own enterprise eBox. Every change is written to
 // the processing log in the same transaction, with who made it.
 import { randomUUID } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
@@ -10,6 +11,7 @@ import type { Database } from '../storage/index.js';
 import {
   ALL_OPERATIONS,
   ALL_RECIPIENT_KINDS,
+  booleanColumn,
   listSenderCertificates,
   registerSenderOrganisation,
   type SenderAdministrator,
@@ -26,6 +28,8 @@ export interface OrganisationDetails extends SenderOrganisationRecord {
   contact: { email: string | null; phone: string | null };
   /** null: any message type. */
   allowedMessageTypes: string[] | null;
+  /** Whether it receives a copy of every send-proof in its own enterprise eBox. */
+  sendProofCopies: boolean;
 }
 
 export interface SenderApplication {
@@ -43,6 +47,8 @@ export interface OrganisationChanges {
   names?: OrganisationNames | undefined;
   contactEmail?: string | undefined;
   contactPhone?: string | undefined;
+  /** A copy of every send-proof in its own enterprise eBox, or not. */
+  sendProofCopies?: boolean | undefined;
 }
 
 function invalid(reason: string): never {
@@ -65,6 +71,7 @@ function detailsFrom(row: Record<string, any>): OrganisationDetails {
     names: { fr: row.name_fr ?? null, nl: row.name_nl ?? null, de: row.name_de ?? null, en: row.name_en ?? null },
     contact: { email: row.contact_email ?? null, phone: row.contact_phone ?? null },
     allowedMessageTypes: row.allowed_message_types ? JSON.parse(row.allowed_message_types) : null,
+    sendProofCopies: booleanColumn(row.send_proof_copies),
   };
 }
 
@@ -155,14 +162,19 @@ export async function registerOrganisation(
   return detailsFrom(await db('sender_organisations').where({ enterprise_number: org.enterpriseNumber }).first());
 }
 
-/** Changes the names or the contact of a registered organisation; what is not given stays. */
+/** Changes the names, the contact or the send-proof copies of a registered organisation; what is not given stays. */
 export async function updateOrganisation(db: Database, enterpriseNumber: string, changes: OrganisationChanges, by: SenderAdministrator): Promise<OrganisationDetails> {
-  const columns = nameAndContactColumns(changes);
-  if (Object.keys(columns).length === 0) invalid('Nothing to update: give --name, --name-fr/-nl/-de/-en, --contact-email or --contact-phone');
+  const columns: Record<string, string | boolean> = nameAndContactColumns(changes);
+  if (changes.sendProofCopies !== undefined) {
+    if (typeof changes.sendProofCopies !== 'boolean') invalid('Send-proof copies are on or off');
+    columns.send_proof_copies = changes.sendProofCopies;
+  }
+  if (Object.keys(columns).length === 0) invalid('Nothing to update: give --name, --name-fr/-nl/-de/-en, --contact-email, --contact-phone or --send-proof-copies');
   await db.transaction(async (trx) => {
     const updated = await trx('sender_organisations').where({ enterprise_number: enterpriseNumber }).update(columns);
     if (updated === 0) invalid(`No sender organisation ${enterpriseNumber} is registered`);
-    await record(trx, by, enterpriseNumber, { change: 'senderOrganisation.update', enterpriseNumber, ...columns });
+    const { send_proof_copies: copies, ...names } = columns;
+    await record(trx, by, enterpriseNumber, { change: 'senderOrganisation.update', enterpriseNumber, ...names, ...(copies !== undefined ? { sendProofCopies: copies } : {}) });
   });
   return detailsFrom(await db('sender_organisations').where({ enterprise_number: enterpriseNumber }).first());
 }

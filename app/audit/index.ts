@@ -3,7 +3,7 @@
 // purges), each record a leaf of an RFC 6962 Merkle tree whose heads ePost signs and timestamps.
 // Other parts record a step with `ctx.audit.append(trx, step)` inside the step's own transaction.
 export { AuditLog, inclusionProofJson, type AuditLogOptions, type ConsistencyProof, type InclusionProof, type RecordFilter } from './log.js';
-export { EPOST, recipientKey, type AuditOperation, type AuditOutcome, type ProcessingStep, type StoredRecord } from './records.js';
+export { EPOST, recipientKey, unsequencedRecordCount, type AuditOperation, type AuditOutcome, type ProcessingStep, type StoredRecord } from './records.js';
 export { treeHeadSignedBytes, treeHeadSignerFromPem, type SignedTreeHead, type TreeHeadSigner, type TreeHeadTrust } from './treeHead.js';
 export { verifyLog, type LogVerification, type VerifyOptions } from './verify.js';
 export { leafHash, nodeHash, verifyConsistency, verifyInclusion } from './merkle.js';

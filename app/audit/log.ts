@@ -1,5 +1,5 @@
-// The processing log. Appending is one INSERT (two with a payload) in the caller's transaction and
-// takes no lock: records arrive without a sequence number. A sealer step, under a row lock on the
+// The processing log. Appending is one multi-row INSERT (plus one for the payloads, if any) in the
+// caller's transaction and takes no lock: records arrive without a sequence number. A sealer step, under a row lock on the
 // one log-head row, numbers the committed records in order, stores their leaf hashes and the
 // completed perfect subtrees, and advances the head; then, every interval or batch of records, a
 // tree head is signed with the sealing key and timestamped once for the whole batch (X-Road style).
@@ -18,7 +18,7 @@ import type { Database, DataVault } from '../storage/index.js';
 import { BuiltInTimestampAuthority, type TimestampAuthority } from '../timestamp/index.js';
 import { consistencyPath, Frontier, inclusionPath, leafHash, rootHash, verifyConsistency, verifyInclusion, type Hash, type NodeAddress, type NodeReader } from './merkle.js';
 import { purgeExpiredDocuments, type PurgedDocument } from './retention.js';
-import { insertRecord, leafBytes, payloadAssociatedData, storedRecord, type ProcessingStep, type StoredRecord } from './records.js';
+import { insertRecords, leafBytes, payloadAssociatedData, storedRecord, type ProcessingStep, type StoredRecord } from './records.js';
 import { timestampImprint, treeHeadSignedBytes, treeHeadSignerFromPem, type SignedTreeHead, type TreeHeadSigner } from './treeHead.js';
 
 export interface AuditLogOptions {
@@ -125,8 +125,7 @@ export class AuditLog {
     const list = Array.isArray(steps) ? steps : [steps];
     // Outside a transaction, one of our own: a record and its payload are written together or not at all.
     if (!db.isTransaction) return db.transaction((trx) => this.append(trx, list));
-    const ids: number[] = [];
-    for (const step of list) ids.push(await insertRecord(db, this.#o.vault, step, this.#o.now));
+    const ids = await insertRecords(db, this.#o.vault, list, this.#o.now);
     this.#appendedSinceSeal += list.length;
     if (this.#timer && this.#appendedSinceSeal >= this.#o.treeBatchRecords && !this.#soon) {
       // A full batch: seal now rather than at the next tick (after the caller has committed).

@@ -28,7 +28,11 @@ export type AuditOperation =
   | 'ConsultLog'
   | 'ReadLogPayload'
   /** A document removed at the end of its retention period (its digests stay). */
-  | 'PurgeDocument';
+  | 'PurgeDocument'
+  /** The batch channel: a recipient choosing or leaving it, a batch assembled, a batch picked up. */
+  | 'ChooseBatchChannel'
+  | 'AssembleBatch'
+  | 'PickUpBatch';
 
 export type AuditOutcome = 'accepted' | 'refused' | 'completed' | 'failed';
 
@@ -155,35 +159,56 @@ export function payloadAssociatedData(recordId: number, payloadSha256: string): 
   return `audit_payload:${recordId}:${payloadSha256}`;
 }
 
-/** Inserts one record (and its encrypted payload) with the caller's handle: a transaction, usually. */
-export async function insertRecord(db: Database, vault: DataVault, step: ProcessingStep, now: () => Date): Promise<number> {
-  const recordedAt = (step.at ?? now()).toISOString();
-  const payloadSha256 = step.payload ? createHash('sha256').update(step.payload).digest('hex') : null;
-  const [row] = await db('audit_records')
-    .insert({
-      seq: null,
-      recorded_at: recordedAt,
-      operation: step.operation,
-      outcome: step.outcome,
-      responsible: step.responsible ?? null,
-      executor: step.executor ?? null,
-      executor_fingerprint: step.executorFingerprint ?? null,
-      registered_mail_id: step.registeredMailId ?? null,
-      recipient: step.recipient ?? null,
-      evidence_id: step.evidenceId ?? null,
-      disturbance_code: step.disturbance?.code ?? null,
-      disturbance_reason: step.disturbance?.reason ?? null,
-      purpose: step.purpose ?? null,
-      details: canonicalDetails(step.details),
-      payload_sha256: payloadSha256,
-      payload_size: step.payload ? step.payload.length : null,
-    })
-    .returning('id');
-  const id = Number(typeof row === 'object' ? (row as { id: number | string }).id : row);
-  if (step.payload && payloadSha256) {
+/** Records per INSERT: 16 columns each stay far below SQLite's and PostgreSQL's bound-parameter limits. */
+const RECORDS_PER_STATEMENT = 200;
+
+/**
+ * Inserts records (and their encrypted payloads) with the caller's handle, in order: one multi-row
+ * statement for the records and one for the payloads (a send logs two steps, one with a payload).
+ * Returns the records' insertion ids in the order of `steps`.
+ */
+export async function insertRecords(db: Database, vault: DataVault, steps: ProcessingStep[], now: () => Date): Promise<number[]> {
+  if (steps.length > RECORDS_PER_STATEMENT) {
+    const ids: number[] = [];
+    for (let i = 0; i < steps.length; i += RECORDS_PER_STATEMENT) ids.push(...(await insertRecords(db, vault, steps.slice(i, i + RECORDS_PER_STATEMENT), now)));
+    return ids;
+  }
+  if (steps.length === 0) return [];
+  const rows = steps.map((step) => ({
+    seq: null,
+    recorded_at: (step.at ?? now()).toISOString(),
+    operation: step.operation,
+    outcome: step.outcome,
+    responsible: step.responsible ?? null,
+    executor: step.executor ?? null,
+    executor_fingerprint: step.executorFingerprint ?? null,
+    registered_mail_id: step.registeredMailId ?? null,
+    recipient: step.recipient ?? null,
+    evidence_id: step.evidenceId ?? null,
+    disturbance_code: step.disturbance?.code ?? null,
+    disturbance_reason: step.disturbance?.reason ?? null,
+    purpose: step.purpose ?? null,
+    details: canonicalDetails(step.details),
+    payload_sha256: step.payload ? createHash('sha256').update(step.payload).digest('hex') : null,
+    payload_size: step.payload ? step.payload.length : null,
+  }));
+  const returned = (await db('audit_records').insert(rows).returning(['id', 'operation', 'payload_sha256'])) as Array<{ id: number | string; operation: string; payload_sha256: string | null }>;
+  // One statement numbers its rows in the order of its VALUES (SQLite rowids, a PostgreSQL
+  // sequence), but RETURNING promises no order: sorted by id they are the steps in order, and the
+  // payload (whose associated data names the record id) must land on its own record, so a mismatch
+  // aborts the caller's transaction rather than mislabel anything.
+  const inserted = returned.map((r) => ({ ...r, id: Number(r.id) })).sort((a, b) => a.id - b.id);
+  if (inserted.length !== rows.length || inserted.some((r, i) => r.operation !== rows[i]!.operation || (r.payload_sha256 ?? null) !== rows[i]!.payload_sha256)) {
+    throw new Error('processing log: the inserted records do not match the steps in order');
+  }
+  const payloads = [];
+  for (const [i, step] of steps.entries()) {
+    const { id } = inserted[i]!;
+    const { payload_sha256: payloadSha256, recorded_at: recordedAt } = rows[i]!;
+    if (!step.payload || !payloadSha256) continue;
     const kept = step.payloadCapBytes !== undefined ? step.payload.subarray(0, step.payloadCapBytes) : step.payload;
     const sealed = vault.encrypt(kept, payloadAssociatedData(id, payloadSha256));
-    await db('audit_payloads').insert({
+    payloads.push({
       record_id: id,
       registered_mail_id: step.registeredMailId ?? null,
       recorded_at: recordedAt,
@@ -194,5 +219,12 @@ export async function insertRecord(db: Database, vault: DataVault, step: Process
       stored_size: kept.length,
     });
   }
-  return id;
+  if (payloads.length > 0) await db('audit_payloads').insert(payloads);
+  return inserted.map((r) => r.id);
+}
+
+/** Records written but not yet numbered by the sealer (they get a number, then a tree head, within seconds). */
+export async function unsequencedRecordCount(db: Database): Promise<number> {
+  const [row] = await db('audit_records').whereNull('seq').count({ n: '*' });
+  return Number(row?.n ?? 0);
 }

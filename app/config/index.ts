@@ -98,6 +98,31 @@ export interface EpostConfig {
    * certs/service/sts.pem when it exists, otherwise no SAML sender is accepted.
    */
   samlStsCertFiles: string[] | undefined;
+  /**
+   * ePost's own enterprise number (EPOST_ENTERPRISE_NUMBER): the sender of the notices ePost posts into
+   * eBoxes (send-proof copies, batch announcements), as the eBox API's senderOrganizationId.
+   */
+  epostEnterpriseNumber: string;
+  /**
+   * Where batch-channel recipients' batches are written, one folder per enterprise (EPOST_OUTBOX_DIR,
+   * default: outbox/ beside the SQLite file); an enterprise's subscription may name its own folder.
+   */
+  outboxDir: string;
+  /** How often delivered mails of batch-channel recipients are put into batches, in seconds (EPOST_BATCH_INTERVAL, default 60). */
+  batchIntervalSeconds: number;
+  /** Most registered mails in one batch (EPOST_BATCH_MAX_MAILS, default 200). */
+  batchMaxMails: number;
+  /** Most document bytes in one batch, which is built in memory (EPOST_BATCH_MAX_BYTES, default 100 MiB; a larger single document makes a batch of its own). */
+  batchMaxBytes: number;
+}
+
+/** A valid enterprise number (10 digits from 0 or 1, mod-97 check), or a configuration error. */
+function enterpriseNumberFrom(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const valid = /^[01]\d{9}$/.test(raw) && Number(raw.slice(8)) === 97 - (Number(raw.slice(0, 8)) % 97);
+  if (!valid) throw new Error(`${name} must be a valid enterprise number (10 digits, e.g. 0200000043), got "${raw}"`);
+  return raw;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -170,5 +195,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EpostConfig {
     sealingPkcs11KeyLabel: env.EPOST_SEALING_PKCS11_KEY || 'sealing',
     sealingPkcs11Pin: env.EPOST_SEALING_PKCS11_PIN || undefined,
     samlStsCertFiles: env.EPOST_SAML_STS_CERTS ? env.EPOST_SAML_STS_CERTS.split(',').map((f) => path.resolve(projectRoot, f.trim())) : undefined,
+    epostEnterpriseNumber: enterpriseNumberFrom(env, 'EPOST_ENTERPRISE_NUMBER', '0200000043'),
+    outboxDir: env.EPOST_OUTBOX_DIR
+      ? path.resolve(projectRoot, env.EPOST_OUTBOX_DIR)
+      : path.join(path.dirname(path.resolve(projectRoot, env.EPOST_DB || path.join('db', 'epost.sqlite'))), 'outbox'),
+    batchIntervalSeconds: intFrom(env, 'EPOST_BATCH_INTERVAL', 60, 1, 86400),
+    batchMaxMails: intFrom(env, 'EPOST_BATCH_MAX_MAILS', 200, 1, 10_000),
+    batchMaxBytes: intFrom(env, 'EPOST_BATCH_MAX_BYTES', 100 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
 }

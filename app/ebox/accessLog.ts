@@ -4,8 +4,9 @@
 import type { AuditOperation } from '../audit/index.js';
 import type { Database } from '../storage/index.js';
 import type { EboxContext } from './context.js';
+import type { EboxMessage } from './messages.js';
 import type { EboxReader } from './readers.js';
-import type { EboxAddress, ReaderCapacity } from './rights.js';
+import { mandateFor, type EboxAddress, type ReaderCapacity, type ReadingRight } from './rights.js';
 
 export interface EboxAccess {
   operation: Extract<AuditOperation, 'ListEboxMessages' | 'ReadEboxMessage' | 'DownloadDocument' | 'FetchProof' | 'AdministrativeChange'>;
@@ -51,4 +52,21 @@ export async function recordEboxAccess(db: Database, ctx: Pick<EboxContext, 'aud
       },
     },
   );
+}
+
+/**
+ * Who looks at which message, as its records name it: the mandate relied upon, and the one
+ * responsible for the message (a registered mail's sender; ePost for its own notices).
+ */
+export function messageAccess(right: ReadingRight, message: EboxMessage): Pick<EboxAccess, 'reader' | 'eBox' | 'capacity' | 'mandateIds' | 'messageId' | 'registeredMailId' | 'senderEnterpriseNumber'> {
+  const mandate = mandateFor(right, message.messageTypeId);
+  return {
+    reader: right.reader,
+    eBox: right.eBox,
+    capacity: right.capacity,
+    mandateIds: mandate ? [mandate.id] : undefined,
+    messageId: message.id,
+    registeredMailId: message.registeredMailId ?? undefined,
+    senderEnterpriseNumber: message.notice ? undefined : message.senderEnterpriseNumber,
+  };
 }

@@ -1,12 +1,13 @@
 // eBoxes: the citizen eBox of a person (by SSIN) and the enterprise eBox of an organisation (by
-// enterprise number). An eBox comes into being with its first delivery; readers open it with a
-// client certificate, as its owner, an enterprise user or a mandatary (see rights.ts).
+// enterprise number). An eBox comes into being with its first delivery (or notice, notices.ts);
+// readers open it with a client certificate, as its owner, an enterprise user or a mandatary (see
+// rights.ts).
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Recipient } from '../identifiers/index.js';
 import type { Database } from '../storage/index.js';
 import { expirationDate } from './messages.js';
-import { messageTypeOfSender } from './messageTypes.js';
+import { GENERIC_MESSAGE_TYPE } from './messageTypes.js';
 
 export interface EboxDelivery {
   eBoxMessageId: string;
@@ -42,15 +43,19 @@ export async function deliverIntoEbox(trx: Database, delivery: EboxDelivery, reg
     .insert({ kind: delivery.eBox.kind, owner_id: delivery.eBox.ownerId, created_at: delivery.deliveredAt.toISOString() })
     .onConflict(['kind', 'owner_id'])
     .ignore();
+  // One statement (it runs for every mail): the sender organisation's document retention, its own
+  // message type if it has one (at most one per sender), and the generic type as the fallback.
   const mail = await trx('registered_mails as r')
     .join('sender_organisations as o', 'o.enterprise_number', 'r.sender_enterprise_number')
+    .leftJoin('ebox_message_types as own', 'own.sender_enterprise_number', 'r.sender_enterprise_number')
+    .leftJoin('ebox_message_types as generic', (join) => join.onVal('generic.id', GENERIC_MESSAGE_TYPE))
     .where('r.id', registeredMailId)
-    .first('r.sender_enterprise_number', 'o.document_retention_days');
-  const messageTypeId = mail ? await messageTypeOfSender(trx, mail.sender_enterprise_number) : null;
+    .first('o.document_retention_days', 'own.id as own_type_id', 'own.retention_days as own_retention_days', 'generic.retention_days as generic_retention_days');
+  const messageTypeId: string | null = mail ? (mail.own_type_id ? String(mail.own_type_id) : GENERIC_MESSAGE_TYPE) : null;
   let expiresAt: string | null = null;
   if (delivery.retention && mail && messageTypeId) {
-    const type = await trx('ebox_message_types').where({ id: messageTypeId }).first('retention_days');
-    expiresAt = expirationDate(delivery.deliveredAt, type?.retention_days, mail.document_retention_days, delivery.retention).toISOString();
+    const typeRetentionDays = mail.own_type_id ? mail.own_retention_days : mail.generic_retention_days;
+    expiresAt = expirationDate(delivery.deliveredAt, typeRetentionDays, mail.document_retention_days, delivery.retention).toISOString();
   }
   await trx('ebox_messages').insert({
     id: delivery.eBoxMessageId,
@@ -78,12 +83,14 @@ export async function listEboxMessages(db: Database, kind: Recipient['kind'], ow
 }
 
 export type { EboxContext } from './context.js';
-export { recordEboxAccess, type EboxAccess } from './accessLog.js';
+export { messageAccess, recordEboxAccess, type EboxAccess } from './accessLog.js';
+export { copySendProof, expireDueNotices, openNotice, postNotice, NOTICE_MEDIA_TYPES, type EboxNotice } from './notices.js';
 export { ReaderAuthorities, type EboxReader } from './readers.js';
 export { eboxesOf, rightOn, mandateFor, scopeOf, type EboxAddress, type ReaderCapacity, type ReadingRight } from './rights.js';
 export {
   findMessage,
   findMessages,
+  mailOf,
   noteConsultation,
   proofOf,
   proofsOf,
@@ -92,6 +99,7 @@ export {
   summarise,
   SENDER_APPLICATION_ID,
   type EboxMessage,
+  type EboxNoticeFacts,
   type EboxSummary,
   type MessageFilter,
   type Page,
@@ -105,8 +113,11 @@ export {
   listSenderOrganisations,
   GENERIC_MESSAGE_TYPE,
   LANGUAGES,
+  NOTICE_KINDS,
+  NOTICE_MESSAGE_TYPES,
   type Language,
   type MessageType,
+  type NoticeKind,
   type SenderOrganisationSummary,
   type TranslatedText,
 } from './messageTypes.js';

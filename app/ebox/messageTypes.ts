@@ -10,6 +10,12 @@ export const LANGUAGES = ['fr', 'nl', 'de', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 export type TranslatedText = Partial<Record<Language, string>>;
 
+/** The notices ePost itself posts into eBoxes (not registered mails): see notices.ts. */
+export type NoticeKind = 'SendProofCopy' | 'BatchAvailable';
+export const NOTICE_KINDS: readonly NoticeKind[] = ['SendProofCopy', 'BatchAvailable'];
+/** The message type of each kind of notice (defined by migration 006, with no sender organisation). */
+export const NOTICE_MESSAGE_TYPES: Readonly<Record<NoticeKind, string>> = { SendProofCopy: 'EPOST_SEND_PROOF_COPY', BatchAvailable: 'EPOST_BATCH_AVAILABLE' };
+
 export interface MessageType {
   id: string;
   senderEnterpriseNumber: string | null;
@@ -69,6 +75,10 @@ export async function defineMessageType(
     retention_days: type.retentionDays ?? null,
     created_at: ctx.now().toISOString(),
   };
+  // A sender's mails would take on a notice type, and with it who may see them (rights.ts).
+  if (row.sender_enterprise_number && (Object.values(NOTICE_MESSAGE_TYPES) as string[]).includes(row.id)) {
+    throw new EpostError('InvalidRequest', `${row.id} is the message type of ePost's notices: it has no sender organisation`);
+  }
   return ctx.db.transaction(async (trx) => {
     if (row.sender_enterprise_number) {
       const sender = await trx('sender_organisations').where({ enterprise_number: row.sender_enterprise_number }).first('enterprise_number');

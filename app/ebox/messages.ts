@@ -1,18 +1,24 @@
 // The messages of an eBox as a reader with a given right sees them: never expired ones, only the
 // message types in a mandatary's scope. Filters and paging follow the eBox Message Registry API.
+// Registered mails and ePost's notices (notices.ts) are listed as one: a UNION ALL of both tables,
+// so filters, ordering, paging and counts have one code path.
 import { createHash } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
 import type { Database } from '../storage/index.js';
 import type { EboxContext } from './context.js';
-import { GENERIC_MESSAGE_TYPE, listMessageTypes, messageTypeOfSender, type Language } from './messageTypes.js';
+import { GENERIC_MESSAGE_TYPE, LANGUAGES, listMessageTypes, messageTypeOfSender, type Language, type NoticeKind, type TranslatedText } from './messageTypes.js';
 import { scopeOf, type EboxAddress, type ReadingRight } from './rights.js';
 
 export interface EboxMessage {
   id: string;
-  registeredMailId: string;
+  /** The registered mail; for a notice, the mail it is about (a send-proof copy's), if any. */
+  registeredMailId: string | null;
+  /** Set for a notice of ePost, null for a registered mail. */
+  notice: EboxNoticeFacts | null;
   senderReference: string;
   senderEnterpriseNumber: string;
   senderName: string;
+  /** A registered mail's subject; a notice's in English (its `notice.subject` has every language). */
   subject: string;
   /** The language the sender declared, if any. */
   language: Language | null;
@@ -22,6 +28,12 @@ export interface EboxMessage {
   readAt: string | null;
   visible: boolean;
   document: { fileName: string; mimeType: string; size: number; digestSha256Base64: string };
+}
+
+export interface EboxNoticeFacts {
+  kind: NoticeKind;
+  subject: TranslatedText;
+  batchId: string | null;
 }
 
 export interface MessageFilter {
@@ -45,13 +57,21 @@ export const SENDER_APPLICATION_ID = 'epost';
 const DAY_MS = 24 * 3600 * 1000;
 
 function fromRow(r: Record<string, unknown>): EboxMessage {
+  const notice: EboxNoticeFacts | null = r.notice_kind
+    ? {
+        kind: r.notice_kind as NoticeKind,
+        subject: Object.fromEntries(LANGUAGES.map((l) => [l, String(r[`subject_${l}`])])),
+        batchId: (r.batch_id as string | null) ?? null,
+      }
+    : null;
   return {
     id: String(r.id),
-    registeredMailId: String(r.registered_mail_id),
-    senderReference: String(r.sender_reference),
+    registeredMailId: (r.registered_mail_id as string | null) ?? null,
+    notice,
+    senderReference: notice ? '' : String(r.sender_reference),
     senderEnterpriseNumber: String(r.sender_enterprise_number),
     senderName: String(r.sender_name),
-    subject: String(r.subject),
+    subject: notice ? notice.subject.en! : String(r.subject),
     language: (r.language as Language | null) ?? null,
     messageTypeId: String(r.message_type_id ?? GENERIC_MESSAGE_TYPE),
     deliveredAt: String(r.delivered_at),
@@ -70,9 +90,14 @@ function fromRow(r: Record<string, unknown>): EboxMessage {
 /**
  * Gives an expiration date to messages delivered without one (the delivery did not know the
  * configured defaults): the message type's retention, else the configured one, never beyond the
- * sender's document retention, since a message cannot outlive its document.
+ * sender's document retention, since a message cannot outlive its document. Notices too (below).
  */
 export async function settleExpirationDates(ctx: Pick<EboxContext, 'db' | 'config'>): Promise<number> {
+  const notices = await settleNoticeExpirationDates(ctx);
+  return notices + (await settleMessageExpirationDates(ctx));
+}
+
+async function settleMessageExpirationDates(ctx: Pick<EboxContext, 'db' | 'config'>): Promise<number> {
   // A message delivered before its sender's message type was known gets it first: retention and scope depend on it.
   const untyped = await ctx
     .db('ebox_messages as m')
@@ -103,6 +128,25 @@ export async function settleExpirationDates(ctx: Pick<EboxContext, 'db' | 'confi
   }
 }
 
+/** A notice expires with the eBox retention (its message type's, if set): no document retention applies. */
+async function settleNoticeExpirationDates(ctx: Pick<EboxContext, 'db' | 'config'>): Promise<number> {
+  let settled = 0;
+  for (;;) {
+    const rows = await ctx
+      .db('ebox_notices as n')
+      .leftJoin('ebox_message_types as t', 't.id', 'n.message_type_id')
+      .whereNull('n.expires_at')
+      .limit(500)
+      .select('n.id', 'n.delivered_at', 't.retention_days');
+    if (rows.length === 0) return settled;
+    for (const r of rows) {
+      const expiresAt = new Date(new Date(r.delivered_at).getTime() + (r.retention_days ?? ctx.config.eboxRetentionDays) * DAY_MS);
+      await ctx.db('ebox_notices').where({ id: r.id }).whereNull('expires_at').update({ expires_at: expiresAt.toISOString() });
+    }
+    settled += rows.length;
+  }
+}
+
 export function expirationDate(
   deliveredAt: Date,
   typeRetentionDays: number | null | undefined,
@@ -113,43 +157,79 @@ export function expirationDate(
   return new Date(deliveredAt.getTime() + days * DAY_MS);
 }
 
-/** The messages a right shows, with the columns every answer needs. */
-function visibleTo(db: Database, eBox: EboxAddress, scope: string[] | undefined, now: Date) {
-  const query = db('ebox_messages as m')
-    .join('registered_mails as r', 'r.id', 'm.registered_mail_id')
+/**
+ * Everything in one eBox, registered mails and notices alike, as one derived table `m` with the
+ * columns every answer needs. A notice's sender is ePost (its configured enterprise number).
+ */
+function eboxEntries(db: Database, epostEnterpriseNumber: string, eBox: EboxAddress) {
+  const none = (column: string) => db.raw(`null as ${column}`);
+  const mails = db('ebox_messages as e')
+    .join('registered_mails as r', 'r.id', 'e.registered_mail_id')
     .join('sender_organisations as o', 'o.enterprise_number', 'r.sender_enterprise_number')
-    .where({ 'm.ebox_kind': eBox.kind, 'm.ebox_owner_id': eBox.ownerId })
-    .whereNull('m.expired_at')
-    .where('m.expires_at', '>', now.toISOString());
+    .where({ 'e.ebox_kind': eBox.kind, 'e.ebox_owner_id': eBox.ownerId })
+    .select(
+      ...['id', 'registered_mail_id', 'message_type_id', 'delivered_at', 'expires_at', 'expired_at', 'read_at', 'visible'].map((c) => `e.${c}`),
+      ...['sender_reference', 'sender_enterprise_number'].map((c) => `r.${c}`),
+      'o.name as sender_name',
+      ...['subject', 'language', 'file_name', 'mime_type', 'size', 'digest_sha256'].map((c) => `r.${c}`),
+      none('notice_kind'),
+      none('batch_id'),
+      ...LANGUAGES.map((l) => none(`subject_${l}`)),
+    );
+  const notices = db('ebox_notices as n')
+    .where({ 'n.ebox_kind': eBox.kind, 'n.ebox_owner_id': eBox.ownerId })
+    .select(
+      ...['id', 'registered_mail_id', 'message_type_id', 'delivered_at', 'expires_at', 'expired_at', 'read_at', 'visible'].map((c) => `n.${c}`),
+      none('sender_reference'),
+      db.raw('cast(? as varchar(10)) as sender_enterprise_number', [epostEnterpriseNumber]),
+      db.raw(`'ePost' as sender_name`),
+      none('subject'),
+      none('language'),
+      ...['file_name', 'mime_type', 'size', 'digest_sha256'].map((c) => `n.${c}`),
+      'n.kind as notice_kind',
+      'n.batch_id',
+      ...LANGUAGES.map((l) => `n.subject_${l}`),
+    );
+  return db.from(mails.unionAll(notices).as('m'));
+}
+
+/** The messages a right shows. */
+function visibleTo(ctx: Pick<EboxContext, 'db' | 'config'>, eBox: EboxAddress, scope: string[] | undefined, now: Date) {
+  const query = eboxEntries(ctx.db, ctx.config.epostEnterpriseNumber, eBox).whereNull('m.expired_at').where('m.expires_at', '>', now.toISOString());
   if (scope) query.whereIn('m.message_type_id', scope);
   return query;
 }
 
 const COLUMNS = [
-  'm.id',
-  'm.registered_mail_id',
-  'm.message_type_id',
-  'm.delivered_at',
-  'm.expires_at',
-  'm.read_at',
-  'm.visible',
-  'r.sender_reference',
-  'r.sender_enterprise_number',
-  'o.name as sender_name',
-  'r.subject',
-  'r.language',
-  'r.file_name',
-  'r.mime_type',
-  'r.size',
-  'r.digest_sha256',
-];
+  'id',
+  'registered_mail_id',
+  'message_type_id',
+  'delivered_at',
+  'expires_at',
+  'read_at',
+  'visible',
+  'sender_reference',
+  'sender_enterprise_number',
+  'sender_name',
+  'subject',
+  'language',
+  'file_name',
+  'mime_type',
+  'size',
+  'digest_sha256',
+  'notice_kind',
+  'batch_id',
+  ...LANGUAGES.map((l) => `subject_${l}`),
+].map((c) => `m.${c}`);
 
 function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 async function applyFilter(db: Database, query: ReturnType<typeof visibleTo>, filter: MessageFilter): Promise<boolean> {
-  if (filter.registeredMail === false) return false; // every ePost message is a registered mail
+  if (filter.registeredMail === true) query.whereNull('m.notice_kind');
+  if (filter.registeredMail === false) query.whereNotNull('m.notice_kind');
+  // ePost is the one sender application, of its registered mails and of its notices.
   if (filter.senderApplicationId !== undefined && filter.senderApplicationId !== SENDER_APPLICATION_ID) return false;
   if (filter.receivedBefore) query.where('m.delivered_at', '<', filter.receivedBefore.toISOString());
   if (filter.receivedAfter) query.where('m.delivered_at', '>=', filter.receivedAfter.toISOString());
@@ -159,16 +239,19 @@ async function applyFilter(db: Database, query: ReturnType<typeof visibleTo>, fi
   if (filter.readStatus === false) query.whereNull('m.read_at');
   if (filter.visible !== undefined) query.where('m.visible', filter.visible);
   if (filter.messageTypeId !== undefined) query.where('m.message_type_id', filter.messageTypeId);
-  if (filter.senderOrganizationId !== undefined) query.where('r.sender_enterprise_number', filter.senderOrganizationId);
+  if (filter.senderOrganizationId !== undefined) query.where('m.sender_enterprise_number', filter.senderOrganizationId);
   if (filter.search) {
     const { text, language } = filter.search;
+    if (!(LANGUAGES as readonly string[]).includes(language)) throw new EpostError('InvalidRequest', `the search language must be one of ${LANGUAGES.join(', ')}`);
     const pattern = likePattern(text);
     // Message type names are few and kept as JSON: matched here, in the chosen language only.
     const types = (await listMessageTypes(db)).items.filter((t) => t.name[language]?.toLowerCase().includes(text.toLowerCase())).map((t) => t.id);
     query.where((q) => {
-      q.where((s) => s.whereRaw(`lower(r.subject) like ? escape '\\'`, [pattern]).where((l) => l.where('r.language', language).orWhereNull('r.language')))
-        .orWhereRaw(`lower(o.name) like ? escape '\\'`, [pattern])
-        .orWhereRaw(`lower(r.file_name) like ? escape '\\'`, [pattern]);
+      q.where((s) => s.whereRaw(`lower(m.subject) like ? escape '\\'`, [pattern]).where((l) => l.where('m.language', language).orWhereNull('m.language')))
+        // A notice's subject in the chosen language (a column per language; null for registered mails).
+        .orWhereRaw(`lower(m.subject_${language}) like ? escape '\\'`, [pattern])
+        .orWhereRaw(`lower(m.sender_name) like ? escape '\\'`, [pattern])
+        .orWhereRaw(`lower(m.file_name) like ? escape '\\'`, [pattern]);
       if (types.length > 0) q.orWhereIn('m.message_type_id', types);
     });
   }
@@ -190,7 +273,7 @@ export async function findMessages(
 ): Promise<{ items: EboxMessage[]; total: number }> {
   await settleExpirationDates(ctx);
   const now = ctx.now();
-  const base = visibleTo(ctx.db, right.eBox, scopeOf(right), now);
+  const base = visibleTo(ctx, right.eBox, scopeOf(right), now);
   if (!(await applyFilter(ctx.db, base, filter))) return { items: [], total: 0 };
   const [count] = await base.clone().clearSelect().count({ n: '*' });
   const query = base.clone().select(COLUMNS);
@@ -203,7 +286,7 @@ export async function findMessages(
 /** One message the right shows, or undefined: unknown, another eBox's, out of scope and expired all look alike. */
 export async function findMessage(ctx: Pick<EboxContext, 'db' | 'config' | 'now'>, right: ReadingRight, messageId: string): Promise<EboxMessage | undefined> {
   await settleExpirationDates(ctx);
-  const row = await visibleTo(ctx.db, right.eBox, scopeOf(right), ctx.now()).where('m.id', messageId).first(COLUMNS);
+  const row = await visibleTo(ctx, right.eBox, scopeOf(right), ctx.now()).where('m.id', messageId).first(COLUMNS);
   return row ? fromRow(row) : undefined;
 }
 
@@ -218,14 +301,14 @@ export interface EboxSummary {
 /** Counts over what the right shows (hidden messages included, as the eBox federation counts them). */
 export async function summarise(ctx: Pick<EboxContext, 'db' | 'config' | 'now'>, right: ReadingRight): Promise<EboxSummary> {
   await settleExpirationDates(ctx);
-  const base = visibleTo(ctx.db, right.eBox, scopeOf(right), ctx.now());
+  const base = visibleTo(ctx, right.eBox, scopeOf(right), ctx.now());
   const [totals] = await base
     .clone()
     .select(
       ctx.db.raw('count(*) as n'),
       ctx.db.raw('sum(case when m.read_at is null then 1 else 0 end) as unread'),
       ctx.db.raw('max(m.delivered_at) as last_receipt'),
-      ctx.db.raw('sum(r.size) as bytes'),
+      ctx.db.raw('sum(m.size) as bytes'),
     );
   const box = await ctx.db('eboxes').where({ kind: right.eBox.kind, owner_id: right.eBox.ownerId }).first('last_consulted_at');
   return {
@@ -251,19 +334,23 @@ export async function setVisibility(
 ): Promise<EboxMessage[] | undefined> {
   await settleExpirationDates({ db: trx, config: ctx.config });
   const ids = [...new Set(changes.map((c) => c.messageId))];
-  const rows = await visibleTo(trx, right.eBox, scopeOf(right), ctx.now()).whereIn('m.id', ids).select(COLUMNS);
+  const rows = (await visibleTo({ db: trx, config: ctx.config }, right.eBox, scopeOf(right), ctx.now()).whereIn('m.id', ids).select(COLUMNS)).map(fromRow);
   if (rows.length !== ids.length) return undefined;
-  for (const change of changes) await trx('ebox_messages').where({ id: change.messageId }).update({ visible: change.visible });
-  return rows.map(fromRow);
+  for (const change of changes) {
+    const table = rows.find((m) => m.id === change.messageId)!.notice ? 'ebox_notices' : 'ebox_messages';
+    await trx(table).where({ id: change.messageId }).update({ visible: change.visible });
+  }
+  return rows;
 }
 
 /** The stored document of a message, decrypted and checked against the digest the sender signed. */
 export async function readDocument(ctx: Pick<EboxContext, 'db' | 'vault'>, message: EboxMessage): Promise<Buffer> {
-  const row = await ctx.db('documents').where({ registered_mail_id: message.registeredMailId }).first();
+  const registeredMailId = mailOf(message);
+  const row = await ctx.db('documents').where({ registered_mail_id: registeredMailId }).first();
   if (!row) throw new EpostError('UnknownRegisteredMail', 'The document of this message is no longer kept');
   const content = ctx.vault.decrypt(
     { keyId: row.key_id, iv: Buffer.from(row.iv), ciphertext: Buffer.from(row.ciphertext), authTag: Buffer.from(row.auth_tag) },
-    `document:${message.registeredMailId}`,
+    `document:${registeredMailId}`,
   );
   if (createHash('sha256').update(content).digest('base64') !== message.document.digestSha256Base64) {
     throw new EpostError('ServiceUnavailable', 'The stored document does not match the digest the sender signed');
@@ -277,12 +364,21 @@ export interface ProofSummary {
   createdAt: string;
 }
 
+/** The registered mail of a message; a notice is none (its attachment is no mail's document, it has no proofs). */
+export function mailOf(message: EboxMessage): string {
+  if (message.notice || message.registeredMailId === null) throw new EpostError('UnknownRegisteredMail', 'This message is a notice, not a registered mail');
+  return message.registeredMailId;
+}
+
+/** The proofs of a registered mail; a notice has none. */
 export async function proofsOf(db: Database, message: EboxMessage): Promise<ProofSummary[]> {
+  if (message.notice) return [];
   const rows = await db('proofs').where({ registered_mail_id: message.registeredMailId }).orderBy([{ column: 'created_at' }, { column: 'id' }]).select('id', 'kind', 'created_at');
   return rows.map((r: Record<string, unknown>) => ({ id: String(r.id), kind: String(r.kind), createdAt: String(r.created_at) }));
 }
 
 export async function proofOf(db: Database, message: EboxMessage, proofId: string): Promise<{ kind: string; sealedXml: Buffer } | undefined> {
+  if (message.notice) return undefined;
   const row = await db('proofs').where({ registered_mail_id: message.registeredMailId, id: proofId }).first('kind', 'sealed_xml');
   return row ? { kind: String(row.kind), sealedXml: Buffer.from(row.sealed_xml) } : undefined;
 }

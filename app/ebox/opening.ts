@@ -2,14 +2,16 @@
 // the mail READ, and stores exactly one sealed ContentHandover evidence, all in one transaction that
 // commits before a byte of the document leaves; every download is recorded with who read and, for a
 // mandatary, under which mandate. Expiry is evidence too: a mail that leaves the eBox unopened gets a
-// sealed ContentHandoverFailure (Expired).
+// sealed ContentHandoverFailure (Expired). ePost's notices are no registered mails: opening or
+// expiring one is recorded, without evidence (notices.ts).
 import { EpostError } from '../errors/index.js';
 import { recordEvidence } from '../proofs/index.js';
-import { recordEboxAccess } from './accessLog.js';
+import { messageAccess, recordEboxAccess } from './accessLog.js';
 import type { EboxContext } from './context.js';
 import { sealExpiryEvidence, sealHandoverEvidence } from './evidence.js';
-import { readDocument, settleExpirationDates, type EboxMessage } from './messages.js';
-import { mandateFor, type ReadingRight } from './rights.js';
+import { mailOf, readDocument, settleExpirationDates, type EboxMessage } from './messages.js';
+import { expireDueNotices, openNotice } from './notices.js';
+import type { ReadingRight } from './rights.js';
 
 export interface OpenedDocument {
   content: Buffer;
@@ -21,17 +23,10 @@ export interface OpenedDocument {
 
 /** The document of a message the right shows; the first opening is handed over with evidence. */
 export async function openDocument(ctx: EboxContext, right: ReadingRight, message: EboxMessage): Promise<OpenedDocument> {
-  const mandate = mandateFor(right, message.messageTypeId);
-  const access = {
-    operation: 'DownloadDocument' as const,
-    reader: right.reader,
-    eBox: right.eBox,
-    capacity: right.capacity,
-    mandateIds: mandate ? [mandate.id] : undefined,
-    messageId: message.id,
-    registeredMailId: message.registeredMailId,
-    senderEnterpriseNumber: message.senderEnterpriseNumber,
-  };
+  // A notice is no registered mail: reading it is recorded, but hands nothing over.
+  if (message.notice) return openNotice(ctx, right, message);
+  const registeredMailId = mailOf(message);
+  const access = { operation: 'DownloadDocument' as const, ...messageAccess(right, message) };
   let content: Buffer;
   try {
     content = await readDocument(ctx, message);
@@ -45,12 +40,12 @@ export async function openDocument(ctx: EboxContext, right: ReadingRight, messag
   if (message.readAt === null) {
     const at = ctx.now();
     // Sealing calls the timestamping authority: done before the transaction, discarded if another opening wins.
-    const evidence = await sealHandoverEvidence(ctx, message.registeredMailId, at);
+    const evidence = await sealHandoverEvidence(ctx, registeredMailId, at);
     const first = await ctx.db.transaction(async (trx) => {
       const marked = await trx('ebox_messages').where({ id: message.id }).whereNull('read_at').update({ read_at: at.toISOString() });
       if (marked === 0) return false;
       await recordEvidence(trx, evidence.sealed);
-      await trx('registered_mails').where({ id: message.registeredMailId }).update({ status: 'READ' });
+      await trx('registered_mails').where({ id: registeredMailId }).update({ status: 'READ' });
       await recordEboxAccess(trx, ctx, { ...access, outcome: 'completed', evidenceId: evidence.evidenceId, details: { firstOpening: true } });
       return true;
     });
@@ -98,5 +93,5 @@ export async function expireDueMessages(ctx: EboxContext): Promise<number> {
     });
     if (done) expired += 1;
   }
-  return expired;
+  return expired + (await expireDueNotices(ctx));
 }

@@ -7,6 +7,7 @@ import { mandatesInForce, type Mandate } from '../access/mandates.js';
 import { EpostError } from '../errors/index.js';
 import { isValidEnterpriseNumber } from '../identifiers/index.js';
 import type { Database } from '../storage/index.js';
+import { NOTICE_MESSAGE_TYPES } from './messageTypes.js';
 import type { EboxReader } from './readers.js';
 
 export interface EboxAddress {
@@ -25,16 +26,28 @@ export interface ReadingRight {
   mandates: Mandate[];
 }
 
+/*
+ * Notices and mandates. A batch announcement (BatchAvailable) concerns the eBox as a whole: every
+ * mandatary of the enterprise sees it, whatever the message types of the mandate (the mails of the
+ * batch stay within scope one by one). A send-proof copy (SendProofCopy) is the enterprise's own
+ * record as a sender, not mail addressed to it: only its users see it, never a mandatary, even one
+ * whose mandate names that message type.
+ */
+const EVERY_MANDATARY_SEES = [NOTICE_MESSAGE_TYPES.BatchAvailable];
+const NO_MANDATARY_SEES = [NOTICE_MESSAGE_TYPES.SendProofCopy];
+
 /** The message types a right covers; undefined: all of them. */
 export function scopeOf(right: ReadingRight): string[] | undefined {
   if (right.capacity !== 'mandatary') return undefined;
-  return [...new Set(right.mandates.flatMap((m) => m.messageTypeIds))].sort();
+  const scope = right.mandates.flatMap((m) => m.messageTypeIds).filter((t) => !NO_MANDATARY_SEES.includes(t));
+  return [...new Set([...scope, ...EVERY_MANDATARY_SEES])].sort();
 }
 
 /** The mandate that covers a message of this type (the oldest first); undefined for owners and enterprise users. */
 export function mandateFor(right: ReadingRight, messageTypeId: string): Mandate | undefined {
-  if (right.capacity !== 'mandatary') return undefined;
-  return right.mandates.find((m) => m.messageTypeIds.includes(messageTypeId));
+  if (right.capacity !== 'mandatary' || NO_MANDATARY_SEES.includes(messageTypeId)) return undefined;
+  const covering = right.mandates.find((m) => m.messageTypeIds.includes(messageTypeId));
+  return covering ?? (EVERY_MANDATARY_SEES.includes(messageTypeId) ? right.mandates[0] : undefined);
 }
 
 interface EnterpriseRights {

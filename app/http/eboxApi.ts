@@ -13,7 +13,7 @@ import {
   LANGUAGES,
   listMessageTypes,
   listSenderOrganisations,
-  mandateFor,
+  messageAccess,
   noteConsultation,
   openDocument,
   ReaderAuthorities,
@@ -42,7 +42,7 @@ export type EboxDomain = (typeof EBOX_DOMAINS)[number];
 /** The header an enterprise reader names the enterprise eBox with, when they may open several. */
 export const ENTERPRISE_HEADER = 'ebox-enterprise-number';
 
-/** The one attachment of a registered mail: its document, the main content. */
+/** The one attachment of a message: a registered mail's document, or a notice's attachment; the main content. */
 export const DOCUMENT_ATTACHMENT_ID = 'document';
 
 const MAX_PAGE_SIZE = 100;
@@ -78,6 +78,7 @@ function everyLanguage(text: string): TranslatedText {
 }
 
 function subjectOf(message: EboxMessage): TranslatedText {
+  if (message.notice) return message.notice.subject;
   return message.language ? { [message.language]: message.subject } : everyLanguage(message.subject);
 }
 
@@ -108,7 +109,8 @@ function messageJson(message: EboxMessage, baseUrl: string) {
     expirationDate: specDateTime(message.expiresAt),
     readStatus: message.readAt !== null,
     visible: message.visible,
-    registeredMail: true,
+    // ePost's own notices (a send-proof copy, a batch announcement) are no registered mails.
+    registeredMail: message.notice === null,
     messageTypeId: message.messageTypeId,
     senderOrganizationId: message.senderEnterpriseNumber,
     senderApplicationId: SENDER_APPLICATION_ID,
@@ -290,19 +292,7 @@ async function messageFor(ctx: EboxContext, right: ReadingRight, messageId: stri
 }
 
 async function recordRead(ctx: EboxContext, right: ReadingRight, message: EboxMessage, view: string): Promise<void> {
-  const mandate = mandateFor(right, message.messageTypeId);
-  await recordEboxAccess(ctx.db, ctx, {
-    operation: 'ReadEboxMessage',
-    outcome: 'completed',
-    reader: right.reader,
-    eBox: right.eBox,
-    capacity: right.capacity,
-    mandateIds: mandate ? [mandate.id] : undefined,
-    messageId: message.id,
-    registeredMailId: message.registeredMailId,
-    senderEnterpriseNumber: message.senderEnterpriseNumber,
-    details: { view },
-  });
+  await recordEboxAccess(ctx.db, ctx, { operation: 'ReadEboxMessage', outcome: 'completed', ...messageAccess(right, message), details: { view } });
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -385,12 +375,8 @@ function domainRouter(ctx: EboxContext, authorities: ReaderAuthorities, domain: 
           await recordEboxAccess(trx, ctx, {
             operation: 'AdministrativeChange',
             outcome: 'completed',
-            reader: right.reader,
-            eBox: right.eBox,
-            capacity: right.capacity,
-            messageId: message.id,
-            registeredMailId: message.registeredMailId,
-            senderEnterpriseNumber: message.senderEnterpriseNumber,
+            ...messageAccess(right, message),
+            mandateIds: undefined,
             details: { noun: 'ebox-message', verb: 'set-visibility', visible: change.visible },
           });
         }

@@ -1,6 +1,6 @@
 // The eBox web reader at /ebox/: plain server-rendered HTML, no script, in the reader's language
-// (?lang= or Accept-Language among fr, nl, de, en). It lists the messages (registered mails marked,
-// unread first), opens one, downloads its document (the first download is the handover, with
+// (?lang= or Accept-Language among fr, nl, de, en). It lists the messages (registered mails and
+// ePost's notices marked, unread first), opens one, downloads its document (the first download is the handover, with
 // evidence) and its proofs. The same rights, refusals and processing records as the REST API.
 import fs from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -10,7 +10,8 @@ import {
   findMessages,
   LABELS,
   LANGUAGES,
-  mandateFor,
+  mailOf,
+  messageAccess,
   noteConsultation,
   openDocument,
   proofOf,
@@ -116,8 +117,15 @@ function capacityNotice(view: View, right: ReadingRight): string {
   return '';
 }
 
+/** A registered mail's subject as its sender wrote it; a notice's in the reader's language. */
+function subjectIn(view: View, message: EboxMessage): string {
+  return message.notice ? (message.notice.subject[view.lang] ?? message.subject) : message.subject;
+}
+
 function statusCell(view: View, message: EboxMessage): string {
-  const registered = `<span class="badge registered">${esc(view.labels.registeredMail)}</span>`;
+  const registered = message.notice
+    ? `<span class="badge notice">${esc(view.labels.notice)}</span>`
+    : `<span class="badge registered">${esc(view.labels.registeredMail)}</span>`;
   const read = message.readAt === null ? `<span class="badge unread">${esc(view.labels.unread)}</span>` : `<span>${esc(view.labels.read)}</span>`;
   return `${registered} ${read}`;
 }
@@ -129,7 +137,7 @@ function listPage(view: View, right: ReadingRight, messages: EboxMessage[], tota
     .map(
       (m) => `<tr${m.readAt === null ? ' class="unread"' : ''}>
 <td>${statusCell(view, m)}</td>
-<td><a href="${esc(link(view, `${base}messages/${encodeURIComponent(m.id)}`))}">${esc(m.subject)}</a></td>
+<td><a href="${esc(link(view, `${base}messages/${encodeURIComponent(m.id)}`))}">${esc(subjectIn(view, m))}</a></td>
 <td>${esc(m.senderName)}</td>
 <td><time datetime="${esc(m.deliveredAt)}">${esc(when(view, m.deliveredAt))}</time></td>
 <td><time datetime="${esc(m.expiresAt)}">${esc(when(view, m.expiresAt))}</time></td>
@@ -159,12 +167,6 @@ ${current < pages ? `<li><a rel="next" href="${esc(link(view, base, { page: curr
 function messagePage(view: View, right: ReadingRight, m: EboxMessage, proofs: { id: string; kind: string; createdAt: string }[]): string {
   const base = `${boxPath(right.eBox)}messages/${encodeURIComponent(m.id)}`;
   const digestHex = Buffer.from(m.document.digestSha256Base64, 'base64').toString('hex');
-  const proofItems = proofs
-    .map(
-      (p) =>
-        `<li><a href="${esc(link(view, `${base}/proofs/${encodeURIComponent(p.id)}`))}" download>${esc(view.labels.proofKind(p.kind))}</a> <span class="muted">(${esc(view.labels.issuedOn)} <time datetime="${esc(p.createdAt)}">${esc(when(view, p.createdAt))}</time>, XML)</span></li>`,
-    )
-    .join('\n');
   return `${capacityNotice(view, right)}
 <p><a href="${esc(link(view, boxPath(right.eBox)))}">${esc(view.labels.backToMessages)}</a></p>
 <p>${statusCell(view, m)}</p>
@@ -181,10 +183,20 @@ ${m.readAt ? `<dt>${esc(view.labels.openedOn)}</dt><dd><time datetime="${esc(m.r
 <dt>${esc(view.labels.size)}</dt><dd>${esc(sizeText(view, m.document.size))}</dd>
 <dt>${esc(view.labels.digest)}</dt><dd><code>${esc(digestHex)}</code></dd>
 </dl>
-${m.readAt === null ? `<p class="notice" id="handover-notice">${esc(view.labels.handoverNotice)}</p>` : ''}
-<a class="download" href="${esc(link(view, `${base}/document`))}" download${m.readAt === null ? ' aria-describedby="handover-notice"' : ''}>${esc(view.labels.download)}: ${esc(m.document.fileName)}</a>
+${m.notice ? `<p class="notice">${esc(view.labels.noticeText)}</p>` : m.readAt === null ? `<p class="notice" id="handover-notice">${esc(view.labels.handoverNotice)}</p>` : ''}
+<a class="download" href="${esc(link(view, `${base}/document`))}" download${!m.notice && m.readAt === null ? ' aria-describedby="handover-notice"' : ''}>${esc(view.labels.download)}: ${esc(m.document.fileName)}</a>
 </section>
-<section aria-labelledby="proofs-heading">
+${m.notice ? '' : proofsSection(view, base, proofs)}`;
+}
+
+function proofsSection(view: View, base: string, proofs: { id: string; kind: string; createdAt: string }[]): string {
+  const proofItems = proofs
+    .map(
+      (p) =>
+        `<li><a href="${esc(link(view, `${base}/proofs/${encodeURIComponent(p.id)}`))}" download>${esc(view.labels.proofKind(p.kind))}</a> <span class="muted">(${esc(view.labels.issuedOn)} <time datetime="${esc(p.createdAt)}">${esc(when(view, p.createdAt))}</time>, XML)</span></li>`,
+    )
+    .join('\n');
+  return `<section aria-labelledby="proofs-heading">
 <h2 id="proofs-heading">${esc(view.labels.proofs)}</h2>
 ${proofs.length === 0 ? `<p>${esc(view.labels.noProofs)}</p>` : `<ul>\n${proofItems}\n</ul>\n<p><a href="${esc(link(view, `${base}/reproduction.pdf`))}" download>${esc(view.labels.pdfReproduction)}</a> <span class="muted">(PDF)</span></p>`}
 </section>`;
@@ -232,18 +244,7 @@ export function eboxWebRouter(ctx: EboxContext): express.Router {
     });
     throw new ApiError(404, 'NOT_FOUND', 'Message not found');
   };
-  const accessOf = (right: ReadingRight, m: EboxMessage) => {
-    const mandate = mandateFor(right, m.messageTypeId);
-    return {
-      reader: right.reader,
-      eBox: right.eBox,
-      capacity: right.capacity,
-      mandateIds: mandate ? [mandate.id] : undefined,
-      messageId: m.id,
-      registeredMailId: m.registeredMailId,
-      senderEnterpriseNumber: m.senderEnterpriseNumber,
-    };
-  };
+  const accessOf = messageAccess;
 
   box.get('/', async (req: Request, res: Response) => {
     const view = viewFor(req);
@@ -270,7 +271,7 @@ export function eboxWebRouter(ctx: EboxContext): express.Router {
     const proofs = await proofsOf(ctx.db, message);
     await recordEboxAccess(ctx.db, ctx, { ...accessOf(right, message), operation: 'ReadEboxMessage', outcome: 'completed', details: { view: 'message', via: 'web' } });
     const path = `${boxPath(right.eBox)}messages/${encodeURIComponent(message.id)}`;
-    page(res, view, 200, message.subject, messagePage(view, right, message, proofs), { reader: right.reader, path });
+    page(res, view, 200, subjectIn(view, message), messagePage(view, right, message, proofs), { reader: right.reader, path });
   });
 
   box.get('/messages/:messageId/document', async (req: Request, res: Response) => {
@@ -292,15 +293,17 @@ export function eboxWebRouter(ctx: EboxContext): express.Router {
       evidenceId: String(req.params.proofId),
       details: { kind: proof.kind, via: 'web' },
     });
-    sendDocument(res, proof.sealedXml, `${proof.kind}-${message.registeredMailId}.xml`, 'application/xml');
+    sendDocument(res, proof.sealedXml, `${proof.kind}-${mailOf(message)}.xml`, 'application/xml');
   });
 
   box.get('/messages/:messageId/reproduction.pdf', async (req: Request, res: Response) => {
     const right = await rightOf(req);
     const message = await messageOf(right, String(req.params.messageId), 'FetchProof');
-    const pdf = await reproductionOf(ctx, message.registeredMailId);
+    // A notice has no proofs, so no reproduction of them.
+    if (message.notice) throw new ApiError(404, 'NOT_FOUND', 'Proof not found');
+    const pdf = await reproductionOf(ctx, mailOf(message));
     await recordEboxAccess(ctx.db, ctx, { ...accessOf(right, message), operation: 'FetchProof', outcome: 'completed', details: { kind: 'reproduction', via: 'web' } });
-    sendDocument(res, pdf, `registered-mail-${message.registeredMailId}.pdf`, 'application/pdf');
+    sendDocument(res, pdf, `registered-mail-${mailOf(message)}.pdf`, 'application/pdf');
   });
 
   router.use('/ebox/citizen', box);

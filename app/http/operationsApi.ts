@@ -9,6 +9,8 @@ export interface EdgeOperations {
   readiness(): Promise<Readiness>;
   /** False once shutdown has begun: readiness then fails so a load balancer stops sending. */
   accepting(): boolean;
+  /** What a scrape serves when this instance is one worker of several (all workers together); default: this instance's registry. */
+  metricsText?: (() => Promise<string>) | undefined;
 }
 
 export function createOperationsRouter(ops: EdgeOperations): express.Router {
@@ -21,7 +23,13 @@ export function createOperationsRouter(ops: EdgeOperations): express.Router {
     res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
   router.get('/metrics', async (_req: Request, res: Response) => {
-    res.type(ops.metrics.registry.contentType).send(await ops.metrics.registry.metrics());
+    try {
+      const text = ops.metricsText ? await ops.metricsText() : await ops.metrics.registry.metrics();
+      res.type(ops.metrics.registry.contentType).send(text);
+    } catch (err) {
+      ops.logger.warn(`metrics unavailable: ${(err as Error).message}`);
+      res.status(503).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title: 'Metrics unavailable', status: 503, detail: 'The metrics of the service could not be gathered; retry later' }));
+    }
   });
   return router;
 }

@@ -13,6 +13,7 @@ import { createLogApi, LOG_API_PATH } from './logApi.js';
 import { createSenderProofsApi, SENDER_PROOFS_PATH } from './senderProofsApi.js';
 import { eboxApiRouter } from './eboxApi.js';
 import { eboxWebRouter } from './eboxWeb.js';
+import { BATCH_API_PATH, createBatchApi } from './batchApi.js';
 
 export const SOAP_PATH = '/soap/RegisteredMail';
 
@@ -64,6 +65,7 @@ export function createApp(ctx: ServiceContext, ops: EdgeOperations): express.Exp
 
   app.use(LOG_API_PATH, createLogApi(ctx));
   app.use(SENDER_PROOFS_PATH, createSenderProofsApi(ctx));
+  app.use(BATCH_API_PATH, createBatchApi(ctx));
 
   // eBox readers: the Message Registry API (/ebox/citizen/v2, /ebox/enterprise/v2), then the web reader (/ebox/).
   app.use(eboxApiRouter(ctx));

@@ -39,9 +39,26 @@ export class ServiceMetrics {
     help: 'Seconds until a service certificate expires (negative: expired), computed at scrape time',
     labelNames: ['certificate'] as const,
     registers: [this.registry],
+    // Every worker reports the same certificates: across workers, the value is theirs, not a sum.
+    aggregator: 'min',
     collect: () => {
       for (const [name, notAfter] of this.certificatesNotAfter) {
         this.certificateExpiry.set({ certificate: name }, Math.round((notAfter.getTime() - Date.now()) / 1000));
+      }
+    },
+  });
+
+  private queueProbes: Array<() => Promise<Record<string, number>>> = [];
+  readonly queueDepth = new Gauge({
+    name: 'epost_queue_depth',
+    help: 'Work waiting, read from the database at scrape time: log records awaiting their sequence number, batch-channel mails awaiting a batch, batches awaiting their write or their pick-up',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+    // Every worker reads the same database: across workers, the value is the database's, not a sum.
+    aggregator: 'max',
+    collect: async () => {
+      for (const probe of this.queueProbes) {
+        for (const [queue, depth] of Object.entries(await probe())) this.queueDepth.set({ queue }, depth);
       }
     },
   });
@@ -62,6 +79,11 @@ export class ServiceMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     // Process metrics (CPU, memory, event-loop lag) once per process: the production entry point.
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'epost_' });
+  }
+
+  /** Reports, at every scrape, the depths `probe` reads (queue name → items waiting). */
+  watchQueues(probe: () => Promise<Record<string, number>>): void {
+    this.queueProbes.push(probe);
   }
 
   /** Reports the time left on a certificate, by name, at every scrape. */

@@ -161,6 +161,14 @@ function indent(doc: Document, el: Element, depth: number): void {
 
 /** The unsigned evidence document of one event. Throws EpostError('InvalidRequest') naming the bad field. */
 export function buildEvidence(facts: EvidenceFacts): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(buildEvidenceDocument(facts))}`;
+}
+
+/**
+ * The same document as a DOM, which the sealer signs in place (no serialise and parse in between:
+ * every value was checked above to survive that round trip unchanged).
+ */
+export function buildEvidenceDocument(facts: EvidenceFacts): Document {
   if (!isEvidenceEvent(facts.event)) invalid('Event', 'must be an ePost evidence event');
   const rule = EVENT_RULES[facts.event];
   const doc = new DOMImplementation().createDocument(EVIDENCE_NS, 'Evidence', null);
@@ -194,7 +202,7 @@ export function buildEvidence(facts: EvidenceFacts): string {
   if (present('Reasons', facts.reasons, rule.reasons, facts.event)) appendReasons(doc, root, facts.reasons!);
 
   indent(doc, root, 0);
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(doc)}`;
+  return doc;
 }
 
 // ----- Reading an evidence back into facts --------------------------------------------------------
@@ -374,7 +382,15 @@ export interface FollowingEvent {
  * and the SHA-256 of its exact bytes.
  */
 export function followingEvidence(previousSealed: Buffer, next: FollowingEvent): EvidenceFacts {
-  const previous = readEvidence(previousSealed.toString('utf8'));
+  return evidenceFollowing(readEvidence(previousSealed.toString('utf8')), previousSealed, next);
+}
+
+/**
+ * followingEvidence when the previous evidence's facts are still in hand (the send path seals the
+ * send-proof and the delivery proof together): `previous` must be the facts `previousSealed` was
+ * sealed from, so nothing needs reading back.
+ */
+export function evidenceFollowing(previous: EvidenceFacts, previousSealed: Buffer, next: FollowingEvent): EvidenceFacts {
   const eBoxRule = EVENT_RULES[next.event]?.eBox;
   const eBox = next.eBox ?? (eBoxRule === 'absent' ? undefined : previous.eBox);
   return {

@@ -5,31 +5,39 @@
 // that lists every file with its SHA-256 (ASiC-E-like: `mimetype` first and stored, the signed
 // manifest under META-INF/), so that a change of any byte of any file is detected.
 import { createHash } from 'node:crypto';
-import { DOMImplementation, XMLSerializer, type Element } from '@xmldom/xmldom';
-import JSZip from 'jszip';
 import { EpostError } from '../errors/index.js';
 import { parsePemCertificates, x509 } from '../pki/index.js';
-import { EVENT_RULES, EVIDENCE_NS, EVIDENCE_VERSION, type EvidenceFacts } from './model.js';
+import {
+  checkListedDigests,
+  isZip,
+  MANIFEST_PATH,
+  openSealedArchive,
+  sha256Base64 as sha256,
+  safeFileName,
+  sealListing,
+  writeArchive,
+  type ArchiveFile,
+} from './archive.js';
+import { EVENT_RULES, type EvidenceFacts } from './model.js';
 import type { ProofSealer } from './seal.js';
 import { verifyEvidence, verifySeal, type VerifiedEvidence, type VerifiedSeal } from './verify.js';
-import { SHA256, childElements } from './xml.js';
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.epost.evidence-bundle+zip';
-const MANIFEST_PATH = 'META-INF/manifest.xml';
-const MIMETYPE_PATH = 'mimetype';
-const SAFE_PATH = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,3}$/;
 /** A bundle is read whole into memory: these bound what an untrusted one may cost. */
 const MAX_BUNDLE_BYTES = 256 * 1024 * 1024;
 const MAX_ENTRIES = 256;
 
-export type BundleRole = 'evidence' | 'timestamp-token' | 'timestamped-data' | 'certificate' | 'document' | 'readme';
-
-interface ManifestEntry {
-  path: string;
-  role: BundleRole;
-  size: number;
-  digestSha256: string;
-}
+const BUNDLE_ROLES = ['evidence', 'timestamp-token', 'timestamped-data', 'certificate', 'document', 'readme'] as const;
+export type BundleRole = (typeof BUNDLE_ROLES)[number];
+const BUNDLE_SHAPE = {
+  what: 'evidence bundle',
+  mediaType: BUNDLE_MEDIA_TYPE,
+  rootName: 'EvidenceBundleManifest',
+  headerNames: ['RegisteredMailId', 'CreatedAt'],
+  roles: BUNDLE_ROLES,
+  maxBytes: MAX_BUNDLE_BYTES,
+  maxEntries: MAX_ENTRIES,
+} as const;
 
 export interface EvidenceBundleInput {
   /** The sealed evidences of one registered mail, in order (each follows the one before). */
@@ -61,20 +69,8 @@ function refuse(reason: string, cause?: unknown): never {
   throw new EpostError('FailedCheck', reason, cause);
 }
 
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('base64');
 const der = (cert: x509.X509Certificate): Buffer => Buffer.from(cert.rawData);
 const fingerprint = (cert: x509.X509Certificate): string => createHash('sha256').update(der(cert)).digest('hex');
-
-/** A file name that is safe in a ZIP and on every file system, derived from the document's name. */
-function safeFileName(name: string): string {
-  const cleaned = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '') // accents off their letters: "été" becomes "ete"
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^[^A-Za-z0-9]+/, '')
-    .slice(0, 100);
-  return cleaned.length > 0 ? cleaned : 'document';
-}
 
 const README = `ePost evidence bundle
 =====================
@@ -98,64 +94,6 @@ Or with standard tools alone, for each evidence:
 Compare certificates/anchor.pem with the ePost root certificate published by ePost (SHA-256
 fingerprint); trust it only if they are identical.
 `;
-
-/** The unsigned bundle manifest, built with DOM calls only. */
-function buildManifest(registeredMailId: string, createdAt: Date, entries: ManifestEntry[]): string {
-  const doc = new DOMImplementation().createDocument(EVIDENCE_NS, 'EvidenceBundleManifest', null);
-  const root = doc.documentElement!;
-  root.setAttribute('Version', EVIDENCE_VERSION);
-  const add = (parent: Element, name: string, text?: string): Element => {
-    const el = doc.createElementNS(EVIDENCE_NS, name);
-    if (text !== undefined) el.appendChild(doc.createTextNode(text));
-    parent.appendChild(doc.createTextNode('\n  ' + (parent === root ? '' : '  ')));
-    parent.appendChild(el);
-    return el;
-  };
-  add(root, 'RegisteredMailId', registeredMailId);
-  add(root, 'CreatedAt', createdAt.toISOString());
-  for (const entry of entries) {
-    const el = add(root, 'Entry');
-    el.setAttribute('Path', entry.path);
-    el.setAttribute('Role', entry.role);
-    el.setAttribute('Size', String(entry.size));
-    const digest = add(el, 'Digest', entry.digestSha256);
-    digest.setAttribute('DigestMethod', SHA256);
-    el.appendChild(doc.createTextNode('\n  '));
-  }
-  root.appendChild(doc.createTextNode('\n'));
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(doc)}`;
-}
-
-function readManifest(seal: VerifiedSeal): { registeredMailId: string; createdAt: Date; entries: ManifestEntry[] } {
-  const root = seal.document.documentElement!;
-  const children = childElements(root);
-  const [idEl, createdEl, ...rest] = children;
-  const entryEls = rest.slice(0, -1); // the last child is ds:Signature (checked by verifySeal)
-  if (idEl?.localName !== 'RegisteredMailId' || createdEl?.localName !== 'CreatedAt') refuse('The bundle manifest is malformed');
-  const roles: BundleRole[] = ['evidence', 'timestamp-token', 'timestamped-data', 'certificate', 'document', 'readme'];
-  const entries = entryEls.map((el) => {
-    const digest = childElements(el);
-    const path = el.getAttribute('Path') ?? '';
-    const role = el.getAttribute('Role') as BundleRole;
-    const size = el.getAttribute('Size') ?? '';
-    if (
-      el.namespaceURI !== EVIDENCE_NS ||
-      el.localName !== 'Entry' ||
-      !SAFE_PATH.test(path) ||
-      !roles.includes(role) ||
-      !/^(0|[1-9][0-9]{0,15})$/.test(size) ||
-      digest.length !== 1 ||
-      digest[0]!.localName !== 'Digest' ||
-      digest[0]!.getAttribute('DigestMethod') !== SHA256
-    ) {
-      refuse('The bundle manifest holds a malformed entry');
-    }
-    return { path, role, size: Number(size), digestSha256: digest[0]!.textContent ?? '' };
-  });
-  const createdAt = new Date(createdEl.textContent ?? '');
-  if (Number.isNaN(createdAt.getTime())) refuse('The bundle manifest has no valid creation time');
-  return { registeredMailId: idEl.textContent ?? '', createdAt, entries };
-}
 
 /** The mail facts every evidence of one mail repeats; they must agree. */
 function sameMailFacts(a: EvidenceFacts, b: EvidenceFacts): boolean {
@@ -206,7 +144,7 @@ export async function exportEvidenceBundle(input: EvidenceBundleInput): Promise<
   }
   const facts = verified[0]!.facts;
 
-  const files: Array<{ path: string; role: BundleRole; content: Buffer }> = [];
+  const files: ArchiveFile<BundleRole>[] = [];
   verified.forEach((v, i) => {
     const base = `evidence/${String(i + 1).padStart(2, '0')}-${v.facts.event}`;
     files.push({ path: `${base}.xml`, role: 'evidence', content: input.evidences[i]! });
@@ -237,57 +175,13 @@ export async function exportEvidenceBundle(input: EvidenceBundleInput): Promise<
   }
   files.push({ path: 'README.txt', role: 'readme', content: Buffer.from(README, 'utf8') });
 
-  const manifest = await input.sealer.seal(
-    buildManifest(
-      facts.registeredMailId,
-      now,
-      files.map((f) => ({ path: f.path, role: f.role, size: f.content.length, digestSha256: sha256(f.content) })),
-    ),
-  );
-  const zip = new JSZip();
-  const date = now;
-  zip.file(MIMETYPE_PATH, BUNDLE_MEDIA_TYPE, { compression: 'STORE', date });
-  zip.file(MANIFEST_PATH, manifest, { date });
-  for (const f of files) zip.file(f.path, f.content, { date });
-  return zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE', compressionOptions: { level: 6 }, platform: 'UNIX' });
+  const manifest = await sealListing(input.sealer, 'EvidenceBundleManifest', [['RegisteredMailId', facts.registeredMailId], ['CreatedAt', now.toISOString()]], files);
+  return writeArchive(BUNDLE_MEDIA_TYPE, manifest, files, now);
 }
 
 /** Whether the bytes look like a ZIP (a bundle) rather than an XML evidence. */
 export function isBundle(bytes: Buffer): boolean {
-  return bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50;
-}
-
-/** The files of a bundle, read with bounds and name checks (the archive is untrusted). */
-async function readBundleFiles(bundle: Buffer): Promise<Map<string, Buffer>> {
-  if (bundle.length > MAX_BUNDLE_BYTES) refuse('The bundle is too large');
-  let zip: JSZip;
-  try {
-    zip = await JSZip.loadAsync(bundle, { checkCRC32: true });
-  } catch (err) {
-    return refuse(`The bundle is not a readable ZIP archive (${(err as Error).message})`, err);
-  }
-  const entries = Object.values(zip.files).filter((f) => !f.dir);
-  if (entries.length > MAX_ENTRIES) refuse('The bundle holds too many files');
-  let total = 0;
-  const files = new Map<string, Buffer>();
-  for (const entry of entries) {
-    const original = (entry as { unsafeOriginalName?: string }).unsafeOriginalName ?? entry.name;
-    if (original !== entry.name || (entry.name !== MIMETYPE_PATH && entry.name !== MANIFEST_PATH && !SAFE_PATH.test(entry.name))) {
-      refuse(`The bundle holds a file with an unsafe name: ${JSON.stringify(original)}`);
-    }
-    const declared = (entry as unknown as { _data?: { uncompressedSize?: number } })._data?.uncompressedSize ?? 0;
-    total += declared;
-    if (total > MAX_BUNDLE_BYTES) refuse('The bundle expands to too much data');
-    let content: Buffer;
-    try {
-      content = await entry.async('nodebuffer');
-    } catch (err) {
-      return refuse(`${entry.name}: the file cannot be read from the archive (${(err as Error).message})`, err);
-    }
-    if (files.has(entry.name)) refuse(`The bundle holds ${entry.name} twice`);
-    files.set(entry.name, content);
-  }
-  return files;
+  return isZip(bytes);
 }
 
 export interface VerifyBundleOptions {
@@ -304,23 +198,9 @@ export interface VerifyBundleOptions {
  */
 export async function verifyEvidenceBundle(bundle: Buffer, anchorsPem: string[], options: VerifyBundleOptions = {}): Promise<BundleReport> {
   const intermediates = options.intermediatesPem ?? [];
-  const files = await readBundleFiles(bundle);
-  if (files.get(MIMETYPE_PATH)?.toString('utf8') !== BUNDLE_MEDIA_TYPE) refuse(`The archive is not an ePost evidence bundle (no "${MIMETYPE_PATH}" of ${BUNDLE_MEDIA_TYPE})`);
-  const manifestBytes = files.get(MANIFEST_PATH) ?? refuse(`The bundle has no ${MANIFEST_PATH}`);
-  let manifestSeal: VerifiedSeal;
-  try {
-    manifestSeal = await verifySeal(manifestBytes, anchorsPem, intermediates);
-  } catch (err) {
-    return refuse(`${MANIFEST_PATH}: ${(err as Error).message}`, err);
-  }
-  if (manifestSeal.root !== 'EvidenceBundleManifest') refuse(`${MANIFEST_PATH} is not an evidence bundle manifest`);
-  const manifest = readManifest(manifestSeal);
-  const listed = new Set(manifest.entries.map((e) => e.path));
-  if (listed.size !== manifest.entries.length) refuse('The bundle manifest lists a file twice');
-  for (const path of files.keys()) {
-    if (path !== MIMETYPE_PATH && path !== MANIFEST_PATH && !listed.has(path)) refuse(`${path}: the file is not listed in the sealed manifest (added)`);
-  }
-  for (const path of listed) if (!files.has(path)) refuse(`${path}: the file listed in the sealed manifest is missing`);
+  const { files, seal: manifestSeal, header, entries } = await openSealedArchive(bundle, BUNDLE_SHAPE, anchorsPem, intermediates);
+  const manifest = { registeredMailId: header.RegisteredMailId!, entries };
+  if (Number.isNaN(new Date(header.CreatedAt!).getTime())) refuse('The bundle manifest has no valid creation time');
 
   // Evidences in manifest order, each with its token and timestamped data.
   const evidenceEntries = manifest.entries.filter((e) => e.role === 'evidence');
@@ -377,9 +257,6 @@ export async function verifyEvidenceBundle(bundle: Buffer, anchorsPem: string[],
   }
 
   // Last, byte for byte: every file against the sealed manifest (also what no signature covers).
-  for (const entry of manifest.entries) {
-    const content = files.get(entry.path)!;
-    if (content.length !== entry.size || sha256(content) !== entry.digestSha256) refuse(`${entry.path}: the file was altered (its SHA-256 differs from the sealed manifest)`);
-  }
+  checkListedDigests(files, entries);
   return { registeredMailId: facts.registeredMailId, evidences, manifest: manifestSeal, anchor, ...(document ? { document } : {}), externalDocumentMatched };
 }

@@ -17,7 +17,7 @@ export {
   type ProofParty,
   type ProofRecipient,
 } from './model.js';
-export { buildEvidence, followingEvidence, linkTo, readEvidence, type FollowingEvent } from './build.js';
+export { buildEvidence, evidenceFollowing, followingEvidence, linkTo, readEvidence, type FollowingEvent } from './build.js';
 export { sealerFromConfig, sealingKeyFromConfig } from './fromConfig.js';
 export { ProofSealer, type ProofSealerKeyOptions, type ProofSealerOptions } from './seal.js';
 export { fileSealingKey, pkcs11SealingKey, type Pkcs11KeyOptions, type Pkcs11SealingKey, type SealingKey } from './sealingKey.js';
@@ -25,3 +25,15 @@ export { verifyEvidence, verifySeal, verifySealedProof, type VerifiedEvidence, t
 export { BUNDLE_MEDIA_TYPE, exportEvidenceBundle, isBundle, verifyEvidenceBundle, verifyEvidenceChain, type BundleReport, type EvidenceBundleInput, type VerifyBundleOptions } from './bundle.js';
 export { plainTime, renderReproduction, renderReproductionOf } from './reproduce.js';
 export { evidenceBundleForSender, evidenceOfMail, latestEvidenceOfMail, recordEvidence, reproductionForSender, storageKindOf, type SenderEvidenceRequest } from './store.js';
+export {
+  archiveMediaType,
+  checkListedDigests,
+  isZip,
+  openSealedArchive,
+  safeFileName,
+  sealListing,
+  writeArchive,
+  type ArchiveFile,
+  type OpenedArchive,
+  type SealedArchiveShape,
+} from './archive.js';

@@ -15,7 +15,7 @@ import { XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
 import { EpostError } from '../errors/index.js';
 import { assertStrongKey, parsePemCertificates, x509 } from '../pki/index.js';
 import { issuerSerialDer, type TimestampAuthority } from '../timestamp/index.js';
-import { buildEvidence } from './build.js';
+import { buildEvidenceDocument } from './build.js';
 import { EVIDENCE_NS, type EvidenceFacts } from './model.js';
 import { assertKeyMatchesCertificate, fileSealingKey, type SealingKey } from './sealingKey.js';
 import { DS_NS, ENVELOPED_SIGNATURE, EXC_C14N, SHA256, XADES_NS, XADES_SIGNED_PROPERTIES_TYPE, exclusiveCanonical, parseProofXml } from './xml.js';
@@ -23,7 +23,7 @@ import { DS_NS, ENVELOPED_SIGNATURE, EXC_C14N, SHA256, XADES_NS, XADES_SIGNED_PR
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 /** Root elements ePost seals: evidences and the manifest of an evidence bundle. */
-export const SEALED_ROOTS = new Set(['Evidence', 'EvidenceBundleManifest']);
+export const SEALED_ROOTS = new Set(['Evidence', 'EvidenceBundleManifest', 'BatchManifest']);
 
 export interface ProofSealerOptions {
   sealingCertPem: string;
@@ -97,15 +97,20 @@ export class ProofSealer {
 
   /** Builds and seals the evidence of one event. */
   async sealEvidence(facts: EvidenceFacts): Promise<Buffer> {
-    return this.seal(buildEvidence(facts));
+    // Signed on the builder's own DOM: the same bytes as seal(buildEvidence(facts)) without a parse.
+    return this.sealDocument(buildEvidenceDocument(facts));
   }
 
   /** Returns the sealed document as UTF-8 bytes (exactly what is stored and handed out). */
   async seal(unsignedXml: string): Promise<Buffer> {
-    const unsigned = parseProofXml(unsignedXml, 'document to seal', 'InvalidRequest');
+    return this.sealDocument(parseProofXml(unsignedXml, 'document to seal', 'InvalidRequest'));
+  }
+
+  /** Seals `unsigned` in place (the document is consumed: ds:Signature is appended to its root). */
+  private async sealDocument(unsigned: Document): Promise<Buffer> {
     const root = unsigned.documentElement!;
     if (root.namespaceURI !== EVIDENCE_NS || !SEALED_ROOTS.has(root.localName ?? '')) {
-      throw new EpostError('InvalidRequest', 'Only ePost Evidence and EvidenceBundleManifest documents are sealed');
+      throw new EpostError('InvalidRequest', 'Only ePost Evidence, EvidenceBundleManifest and BatchManifest documents are sealed');
     }
     if (unsigned.getElementsByTagNameNS(DS_NS, 'Signature').length > 0) {
       throw new EpostError('InvalidRequest', 'The document to seal is already signed');

@@ -266,7 +266,7 @@ async function verifySealOnce(sealed: Buffer | string, trustAnchorsPem: string[]
   }
   const doc = parseProofXml(xml, 'sealed document');
   const root = doc.documentElement!;
-  if (root.namespaceURI !== EVIDENCE_NS || !SEALED_ROOTS.has(root.localName ?? '')) fail('the document is not an ePost Evidence or EvidenceBundleManifest');
+  if (root.namespaceURI !== EVIDENCE_NS || !SEALED_ROOTS.has(root.localName ?? '')) fail('the document is not an ePost Evidence, EvidenceBundleManifest or BatchManifest');
   if (root.getAttribute('Version') !== EVIDENCE_VERSION) fail(`unsupported version "${root.getAttribute('Version')}" of ${root.localName}`);
   checkNothingUnsigned(doc);
 

@@ -3,6 +3,7 @@
 import { EpostError } from '../errors/index.js';
 import type { Database } from '../storage/index.js';
 import type { VerifiedRequest } from '../wssecurity/index.js';
+import { isUniqueViolation } from '../storage/index.js';
 
 export async function refuseReplay(db: Database, verified: VerifiedRequest): Promise<void> {
   const seen = await db('replay_cache').where({ signature_sha256: verified.signatureValueSha256 }).first('signature_sha256');
@@ -28,9 +29,4 @@ function replayError(): EpostError {
   return new EpostError('InvalidSecurity', 'This message was already received (replay): sign every request anew');
 }
 
-/** SQLite and PostgreSQL report a unique-constraint violation differently. */
-export function isUniqueViolation(err: unknown, table: string): boolean {
-  const e = err as { code?: string; message?: string; table?: string };
-  if (e?.code === '23505') return !e.table || e.table === table; // PostgreSQL
-  return e?.code === 'SQLITE_CONSTRAINT' && typeof e.message === 'string' && e.message.includes(`UNIQUE constraint failed: ${table}.`);
-}
+export { isUniqueViolation };

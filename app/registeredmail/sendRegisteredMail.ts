@@ -4,9 +4,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { authorise, type AuthenticatedSender } from '../access/index.js';
 import { EPOST, recipientKey, type ProcessingStep } from '../audit/index.js';
-import { deliverIntoEbox, planDelivery } from '../ebox/index.js';
+import { copySendProof, deliverIntoEbox, planDelivery } from '../ebox/index.js';
 import { EpostError } from '../errors/index.js';
-import { followingEvidence, type DocumentFacts } from '../proofs/index.js';
+import { evidenceFollowing, type DocumentFacts, type EvidenceFacts } from '../proofs/index.js';
 import { parseSendRegisteredMail, renderSendRegisteredMailResponse, type SendRegisteredMailRequest } from '../soap/index.js';
 import type { VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
@@ -53,7 +53,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
   };
   const sendProofId = randomUUID();
   // The send-proof is the SubmissionAcceptance evidence, the delivery proof the ContentConsignment that follows it.
-  const sendProof = await ctx.sealer.sealEvidence({
+  const sendProofFacts: EvidenceFacts = {
     evidenceId: sendProofId,
     event: 'SubmissionAcceptance',
     eventTime: receivedAt,
@@ -66,11 +66,13 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
     ...(mail.language ? { language: mail.language } : {}),
     document,
     requestDigestSha256: createHash('sha256').update(raw).digest('base64'),
-  });
+  };
+  const sendProof = await ctx.sealer.sealEvidence(sendProofFacts);
   const delivery = planDelivery(mail.recipient, ctx.now(), ctx.config);
   const deliveryProofId = randomUUID();
+  // Built from the send-proof's facts in hand rather than read back from its sealed bytes.
   const deliveryProof = await ctx.sealer.sealEvidence(
-    followingEvidence(sendProof, {
+    evidenceFollowing(sendProofFacts, sendProof, {
       event: 'ContentConsignment',
       evidenceId: deliveryProofId,
       eventTime: delivery.deliveredAt,
@@ -112,6 +114,11 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
         proofRow(sendProofId, registeredMailId, 'SendProof', sendProof, receivedAt),
         proofRow(deliveryProofId, registeredMailId, 'DeliveryProof', deliveryProof, delivery.deliveredAt),
       ]);
+      // The sender chose a copy of each send-proof in its own enterprise eBox (a notice, logged there).
+      if (sender.sendProofCopies) {
+        const copy = { senderEnterpriseNumber: sender.enterpriseNumber, senderReference: mail.senderReference, registeredMailId, sendProofId, sendProof, at: delivery.deliveredAt };
+        await copySendProof(trx, ctx, copy);
+      }
       await ctx.audit.append(trx, [
         acceptedRecord(request, registeredMailId, mail.recipient, sendProofId),
         deliveryRecord(request, registeredMailId, mail.recipient, deliveryProofId, delivery.deliveredAt),

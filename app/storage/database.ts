@@ -9,6 +9,8 @@ import * as m002 from '../../db/migrations/002_audit_log.js';
 import * as m003 from '../../db/migrations/003_ebox_readers.js';
 import * as m004 from '../../db/migrations/004_submission_rejections.js';
 import * as m005 from '../../db/migrations/005_access_management.js';
+import * as m006 from '../../db/migrations/006_ebox_notices.js';
+import * as m007 from '../../db/migrations/007_batch_channel.js';
 
 export type Database = Knex;
 
@@ -18,6 +20,8 @@ const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '003_ebox_readers': m003,
   '004_submission_rejections': m004,
   '005_access_management': m005,
+  '006_ebox_notices': m006,
+  '007_batch_channel': m007,
 };
 
 // Migrations are TypeScript modules imported here, so the migrator never loads files by itself.

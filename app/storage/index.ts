@@ -1,2 +1,3 @@
 export { openDatabase, type Database } from './database.js';
 export { DataVault, loadDataVault, type Sealed } from './vault.js';
+export { isUniqueViolation } from './constraints.js';

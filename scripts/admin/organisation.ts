@@ -3,6 +3,7 @@
 //                         [--contact-email <e-mail>] [--contact-phone <phone>]
 //                         [--operations A,B] [--recipient-kinds citizen,enterprise] [--message-types A,B|any]
 //   organisation update <EN> [--name ..] [--name-fr/-nl/-de/-en ..] [--contact-email ..] [--contact-phone ..]
+//                       [--send-proof-copies on|off]
 //   organisation authorise <EN> [--operations A,B] [--recipient-kinds ..] [--message-types A,B|any]
 //   organisation show <EN> | organisation list
 //   application register --enterprise-number <EN> --name <name>
@@ -34,6 +35,7 @@ export const ORGANISATION_ADMIN_USAGE = [
   '       npm run admin -- organisation register --enterprise-number <EN> (--name <name> | --name-fr/-nl/-de/-en <name>) [--contact-email <e-mail>] [--contact-phone <phone>]',
   '                        [--operations A,B] [--recipient-kinds citizen,enterprise] [--message-types A,B|any]',
   '       npm run admin -- organisation update <EN> [--name <name>] [--name-fr/-nl/-de/-en <name>] [--contact-email <e-mail>] [--contact-phone <phone>]',
+  '                        [--send-proof-copies on|off]',
   '       npm run admin -- organisation authorise <EN> [--operations A,B] [--recipient-kinds citizen,enterprise] [--message-types A,B|any]',
   '       npm run admin -- organisation show <EN> | organisation list',
   '       npm run admin -- application register --enterprise-number <EN> --name <name>',
@@ -61,6 +63,7 @@ export const ORGANISATION_OPTIONS = {
   'name-en': { type: 'string' },
   'contact-email': { type: 'string' },
   'contact-phone': { type: 'string' },
+  'send-proof-copies': { type: 'string' },
   'message-types': { type: 'string' },
   days: { type: 'string' },
 } as const;
@@ -92,6 +95,14 @@ function items<T extends string>(value: string | undefined, allowed: readonly T[
   return list as T[];
 }
 
+/** --send-proof-copies on|off (a copy of every send-proof in the organisation's own enterprise eBox). */
+function onOff(value: string | undefined, option: string, usage: Usage): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  return usage(`--${option} must be on or off, not "${value}"`);
+}
+
 /** --message-types A,B, or "any" for no restriction. */
 function messageTypes(value: string | undefined): string[] | null | undefined {
   if (value === undefined) return undefined;
@@ -105,6 +116,7 @@ function organisationText(o: OrganisationDetails): string {
     `Organisation ${o.enterpriseNumber} "${o.name}"${languageNames ? ` (${languageNames})` : ''}`,
     `  contact: ${o.contact.email ?? '-'} / ${o.contact.phone ?? '-'}`,
     `  may use ${o.allowedOperations.join(', ')}; to ${o.allowedRecipientKinds.join(', ')}; message types: ${o.allowedMessageTypes?.join(', ') ?? 'any'}`,
+    `  send-proof copies in its enterprise eBox: ${o.sendProofCopies ? 'on' : 'off'}`,
   ].join('\n');
 }
 
@@ -145,7 +157,13 @@ export async function runOrganisationCommand(
       const org = await updateOrganisation(
         db,
         enterpriseNumber(),
-        { name: values.name, names: names(values), contactEmail: values['contact-email'], contactPhone: values['contact-phone'] },
+        {
+          name: values.name,
+          names: names(values),
+          contactEmail: values['contact-email'],
+          contactPhone: values['contact-phone'],
+          sendProofCopies: onOff(values['send-proof-copies'], 'send-proof-copies', usage),
+        },
         by,
       );
       return { json: org, text: `Updated:\n${organisationText(org)}` };

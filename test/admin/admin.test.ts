@@ -16,6 +16,7 @@ import {
   registerOrganisation,
   registerSenderCertificateBy,
   revokeApplication,
+  senderForOrganisation,
   updateOrganisation,
   type AuthenticatedSender,
   type SenderAdministrator,
@@ -217,6 +218,34 @@ describe('npm run admin: every noun and verb', function () {
       );
     }
     expect((await changesBy('admin:admin-test')).length).to.equal(before);
+  });
+
+  it('turns send-proof copies on and off with organisation update, shows them, records each change, and refuses a bad value', async function () {
+    const by = 'admin-test-copies';
+    const [on, refusedValue, refusedOrg] = await Promise.all([
+      jsonAs(by, 'organisation', 'update', org, '--send-proof-copies', 'on'),
+      adminAs(by, 'organisation', 'update', org, '--send-proof-copies', 'maybe', '--json'),
+      adminAs(by, 'organisation', 'update', enterpriseNumberFrom('09999999'), '--send-proof-copies', 'on', '--json'),
+    ]);
+    expect(on).to.include({ enterpriseNumber: org, sendProofCopies: true });
+    expect(refusedValue.status).to.equal(2);
+    expect(refusedValue.stderr.split('\n')[0]).to.match(/^error: --send-proof-copies must be on or off, not "maybe"/);
+    expect(refusedOrg.status).to.equal(1);
+    expect(refusedOrg.stderr.trim()).to.match(/^error: No sender organisation \d+ is registered$/);
+    // The authenticated sender carries the choice (certificate and SAML senders share the mapping).
+    expect((await senderForOrganisation(service.ctx.db, org, 'CN=Payroll app', 'ab'.repeat(32))).sendProofCopies).to.equal(true);
+    const shown = await adminAs(by, 'organisation', 'show', org);
+    expect(shown.stdout).to.include('send-proof copies in its enterprise eBox: on');
+    const off = await jsonAs(by, 'organisation', 'update', org, '--send-proof-copies', 'off');
+    expect(off.sendProofCopies).to.equal(false);
+    expect((await organisationDetails(service.ctx.db, org)).sendProofCopies).to.equal(false);
+    const changes = (await service.ctx.audit.records({ operation: 'AdministrativeChange', responsible: org }))
+      .filter((r) => r.executor === `admin:${by}`)
+      .map((r) => JSON.parse(r.details!));
+    expect(changes.map((d) => [d.change, d.sendProofCopies])).to.deep.equal([
+      ['senderOrganisation.update', true],
+      ['senderOrganisation.update', false],
+    ]);
   });
 
   it('refuses the other mistakes at the functions the command calls, and enforces a message-type authorisation where a type is known', async function () {

@@ -127,6 +127,24 @@ describe(`processing log (HTTPS, ${testBackend}, development PKI)`, function () 
       });
     });
 
+    it('several steps appended at once are stored in order, each payload on its own record', async () => {
+      const step = (n: number, payload?: string) => ({
+        operation: 'AdministrativeChange' as const,
+        outcome: 'completed' as const,
+        executor: 'test',
+        details: { change: `step ${n}` },
+        ...(payload ? { payload: Buffer.from(payload) } : {}),
+      });
+      const steps = [step(1), step(2, 'payload of step 2'), step(3), step(4, 'payload of step 4'), step(5, 'payload of step 5')];
+      const ids = await service.ctx.db.transaction((trx) => service.ctx.audit.append(trx, steps));
+      expect(ids).to.have.length(5);
+      expect([...ids].sort((a, b) => a - b)).to.deep.equal(ids);
+      const rows = await service.ctx.db('audit_records').whereIn('id', ids).orderBy('id');
+      expect(rows.map((r) => JSON.parse(r.details).change)).to.deep.equal(['step 1', 'step 2', 'step 3', 'step 4', 'step 5']);
+      const payloads = await Promise.all(ids.map(async (id) => (await service.ctx.audit.payload(id))?.toString('utf8')));
+      expect(payloads).to.deep.equal([undefined, 'payload of step 2', undefined, 'payload of step 4', 'payload of step 5']);
+    });
+
     it('a record commits or rolls back with the transaction of its step', async () => {
       const before = await lastRecordId(service.ctx.db);
       const step = { operation: 'AdministrativeChange' as const, outcome: 'completed' as const, executor: 'test', details: { change: 'rolled back' } };

@@ -12,7 +12,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { projectRoot } from '../../app/config/index.js';
-import { defineMessageType } from '../../app/ebox/index.js';
+import { copySendProof, defineMessageType, postNotice } from '../../app/ebox/index.js';
 import { CITIZEN_BASE, ENTERPRISE_BASE, sendMail, startEboxService, type Answer, type EboxTestBed, type SentMail } from './helpers.js';
 
 const SPEC_FILE = path.join(projectRoot, 'test', 'ebox', 'fixtures', 'ebox-rest-2.1.yaml');
@@ -281,6 +281,49 @@ describe('eBox API contract (Message Registry API 2.1)', function () {
     const anonymous = await bed.citizen.at(bed.service.baseUrl).get(`${CITIZEN_BASE}/referenceData/messageTypes`);
     expect(anonymous.status).to.equal(401);
     contract.check('getAllMessagesTypes', anonymous);
+  });
+
+  it("ePost's notices validate as Messages: registeredMail false, sent by ePost, one attachment", async () => {
+    const employer = bed.readers.enterpriseUser.enterpriseNumber;
+    const noticeId = await bed.service.ctx.db.transaction((trx) =>
+      postNotice(trx, bed.service.ctx.vault, {
+        eBox: { kind: 'enterprise', ownerId: employer },
+        kind: 'BatchAvailable',
+        subject: { fr: 'Lot disponible', nl: 'Batch beschikbaar', de: 'Stapel verfügbar', en: 'Batch available' },
+        attachment: { fileName: 'batch.txt', mimeType: 'text/plain', content: Buffer.from('{"mails":1}') },
+        batchId: 'contract-batch',
+        at: new Date(),
+      }),
+    );
+    // A send-proof copy as the send path posts it (text/xml), so both kinds are validated.
+    const copyId = await bed.service.ctx.db.transaction((trx) =>
+      copySendProof(trx, bed.service.ctx, { senderEnterpriseNumber: employer, senderReference: 'ref-1', registeredMailId: toEmployer.registeredMailId, sendProofId: 'p', sendProof: Buffer.from('<Evidence/>'), at: new Date(Date.now() - 1000) }),
+    );
+    const enterprise = (p: string) => bed.enterpriseUser.get(`${ENTERPRISE_BASE}${p}`);
+    const listed = await enterprise('/ebox/messages?registeredMail=false');
+    contract.check('getMessagesByEBoxId', listed);
+    expect(ids(listed)).to.deep.equal([noticeId, copyId]);
+    contract.check('getMessageById', await enterprise(`/ebox/messages/${copyId}`));
+    const mails = await enterprise('/ebox/messages?registeredMail=true');
+    contract.check('getMessagesByEBoxId', mails);
+    expect(ids(mails)).to.deep.equal([toEmployer.messageId]);
+    const message = await enterprise(`/ebox/messages/${noticeId}`);
+    contract.check('getMessageById', message);
+    expect(message.json()).to.include({ registeredMail: false, senderOrganizationId: bed.service.ctx.config.epostEnterpriseNumber, messageTypeId: 'EPOST_BATCH_AVAILABLE' });
+    const attachments = await enterprise(`/ebox/messages/${noticeId}/attachments`);
+    contract.check('getAttachmentByMessageId', attachments);
+    expect(attachments.json().totalItems).to.equal(1);
+    const attachment = await enterprise(`/ebox/messages/${noticeId}/attachments/document`);
+    contract.check('getAttachmentById', attachment);
+    expect(attachment.json().digest.digestValue).to.equal(createHash('sha256').update('{"mails":1}').digest('base64url'));
+    const content = await bed.enterpriseUser.get(new URL(attachment.json().contentHref).pathname);
+    contract.check('getAttachmentContentById', content);
+    expect(content.text()).to.equal('{"mails":1}');
+    const summary = await enterprise('/ebox');
+    contract.check('getEBoxById', summary);
+    expect(summary.json().numberOfMessages).to.equal(3);
+    const type = await citizen('/referenceData/messageTypes/EPOST_BATCH_AVAILABLE');
+    contract.check('getMessageTypeById', type);
   });
 
   it('answers every operation the specification marks required with a validated 200 (image: no logos, 404)', () => {

@@ -10,6 +10,7 @@ import {
   ProofSealer,
   buildEvidence,
   eventUri,
+  evidenceFollowing,
   followingEvidence,
   linkTo,
   readEvidence,
@@ -199,14 +200,15 @@ describe('evidence: the ETSI EN 319 522 evidence set, sealed XAdES B-T', () => {
       xml = sealed.get('SubmissionAcceptance')!.toString('utf8');
     });
 
-    it('references the whole document and xades:SignedProperties, with SHA-256 and RSA-SHA256 only', () => {
+    it('references the whole document and xades:SignedProperties, with SHA-256 and the signature method of the sealing key (ECDSA P-256 in the development PKI)', () => {
       const id = /<ds:Signature Id="([^"]+)"/.exec(xml)![1]!;
       expect(xml).to.contain(`<ds:Reference URI="" Id="${id}-Document">`);
       expect(xml).to.contain(`<ds:Reference URI="#${id}-SignedProperties" Type="http://uri.etsi.org/01903#SignedProperties">`);
       expect(xml).to.contain(`<xades:QualifyingProperties xmlns:xades="http://uri.etsi.org/01903/v1.3.2#" Target="#${id}">`);
       expect(xml).to.contain(`<xades:DataObjectFormat ObjectReference="#${id}-Document"><xades:MimeType>text/xml</xades:MimeType>`);
-      expect(xml).to.contain('Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"');
-      expect(xml).not.to.match(/sha1|md5/i);
+      expect(xml).to.contain('<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>');
+      // Base64 text (certificates, signature values, tokens) is left out: it spells "md5" or "sha1" by chance.
+      expect(xml.replace(/>[A-Za-z0-9+/=]{16,}</g, '><')).not.to.match(/sha1|md5/i);
       expect(xml).to.match(/<\/xades:SignedProperties><xades:UnsignedProperties><xades:UnsignedSignatureProperties><xades:SignatureTimeStamp>/);
       expect(xml).to.match(/<\/ds:Signature><\/Evidence>$/);
     });
@@ -277,6 +279,18 @@ describe('evidence: the ETSI EN 319 522 evidence set, sealed XAdES B-T', () => {
       expect((await verifyEvidence(proof, [pki.rootCaPem])).facts.subject).to.equal(subject);
     });
 
+    it('give the same evidence whether sealed on the built DOM or parsed from the built text, and the same following facts in hand or read back', async () => {
+      const facts = acceptanceFacts({ subject, senderReference: `ref&<"'>`, document: { ...acceptanceFacts().document!, fileName } });
+      const withoutSignature = (sealedBytes: Buffer) => sealedBytes.toString('utf8').replace(/<ds:Signature .*<\/ds:Signature>/s, '');
+      const digestOfDocument = (sealedBytes: Buffer) => /<ds:Reference URI="" [^>]*>.*?<ds:DigestValue>([^<]+)</s.exec(sealedBytes.toString('utf8'))![1];
+      const fromText = await sealer.seal(buildEvidence(facts));
+      expect(withoutSignature(proof)).to.equal(buildEvidence(facts));
+      expect(withoutSignature(fromText)).to.equal(buildEvidence(facts));
+      expect(digestOfDocument(proof)).to.equal(digestOfDocument(fromText));
+      const next = { event: 'ContentConsignment' as const, evidenceId: 'ev-next', eventTime: new Date('2025-03-14T09:26:54.001Z'), eBox: EBOX };
+      expect(evidenceFollowing(facts, proof, next)).to.deep.equal(followingEvidence(proof, next));
+    });
+
     it('that XML cannot carry unchanged are refused when building', () => {
       for (const bad of ['nul\u0000byte', 'bell\u0007', 'line\u2028separator', 'cr\rhere', 'lone \uD800 surrogate', '\uFFFE']) {
         const err = refusalOf(() => buildEvidence(acceptanceFacts({ subject: bad })));
@@ -341,7 +355,7 @@ describe('evidence: the ETSI EN 319 522 evidence set, sealed XAdES B-T', () => {
         [xml.replace('<Evidence ', '<!DOCTYPE Evidence [<!ENTITY x "y">]>\n<Evidence '), /DOCTYPE/],
         [xml.replace('</Evidence>', '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/></Evidence>'), /exactly one ds:Signature/],
         [xml.replace('<ds:Reference URI=""', '<ds:Reference URI="#x"'), /whole document/],
-        [xml.replace('xmldsig-more#rsa-sha256', 'xmldsig#rsa-sha1'), /signature method .*rsa-sha1 is refused/],
+        [xml.replace(/xmldsig-more#(?:rsa|ecdsa)-sha256/, 'xmldsig#rsa-sha1'), /signature method .*rsa-sha1 is refused/],
         [xml.replace('<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>', '<ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/>'), /digest method .*sha1 is refused/],
         [xml.replace(' Type="http://uri.etsi.org/01903#SignedProperties"', ''), /SignedProperties Type/],
         [xml.replace('<EvidenceId>', '<!-- unsigned note --><EvidenceId>'), /comments/],
@@ -405,12 +419,13 @@ describe('evidence: the ETSI EN 319 522 evidence set, sealed XAdES B-T', () => {
       expect(verified.sealingPath).to.have.length(3);
     });
 
-    it('an ECDSA P-256 sealing key signs with ecdsa-sha256 that xmlsec1 and verifyEvidence accept', async () => {
-      const sealing = await issueUnderDevRoot(pki, { subject: 'CN=ePost EC Sealing (test)', key: { kind: 'ec', curve: 'P-256' }, keyUsages: KU.digitalSignature });
-      const ecSealer = await ProofSealer.fromPem({ sealingCertPem: sealing.certPem, sealingKeyPem: sealing.keyPem, tsa });
-      const proof = await ecSealer.sealEvidence(acceptanceFacts());
-      expect(proof.toString('utf8')).to.contain('Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"');
-      const result = xmlsecVerify(write(work, 'ecdsa.xml', proof), pki.manifest.rootCaCert);
+    // The development sealing key is ECDSA P-256 (the tests above); a production key may be RSA.
+    it('an RSA-2048 sealing key signs with rsa-sha256 that xmlsec1 and verifyEvidence accept', async () => {
+      const sealing = await issueUnderDevRoot(pki, { subject: 'CN=ePost RSA Sealing (test)', key: { kind: 'rsa', bits: 2048 }, keyUsages: KU.digitalSignature });
+      const rsaSealer = await ProofSealer.fromPem({ sealingCertPem: sealing.certPem, sealingKeyPem: sealing.keyPem, tsa });
+      const proof = await rsaSealer.sealEvidence(acceptanceFacts());
+      expect(proof.toString('utf8')).to.contain('<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>');
+      const result = xmlsecVerify(write(work, 'rsa.xml', proof), pki.manifest.rootCaCert);
       expect(result.status, result.stderr).to.equal(0);
       await verifyEvidence(proof, [pki.rootCaPem]);
     });

@@ -1,10 +1,11 @@
 // `npm start` uses every core: the primary forks EPOST_WORKERS complete instances sharing the ports.
 // Concurrent sends are served by more than one worker process, every acknowledged mail is stored
-// once, and the processing log the workers wrote together verifies.
+// once, the processing log the workers wrote together verifies, and /metrics counts for all workers.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SenderClient } from '../../app/client/index.js';
@@ -12,6 +13,30 @@ import { projectRoot } from '../../app/config/index.js';
 import { ssinFrom } from '../../app/identifiers/index.js';
 import { run } from '../helpers/run.js';
 import { startTestService, testBackend, type TestService } from '../helpers/service.js';
+
+const PARSE_SENDS = `
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+total = 0
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        if s.name == 'epost_soap_requests_total' and s.labels.get('operation') == 'SendRegisteredMail' and s.labels.get('outcome') == 'accepted':
+            total += s.value
+print(int(total))
+`;
+
+/** One GET on a fresh connection (so successive scrapes may reach different workers). */
+function getText(url: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode}: ${body}`))));
+      })
+      .on('error', reject);
+  });
+}
 
 const tsxLoader = pathToFileURL(path.join(projectRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs')).href;
 
@@ -67,6 +92,15 @@ describe(`npm start with worker processes (${testBackend})`, function () {
           .map((line) => (JSON.parse(line) as { pid: number }).pid),
       );
       expect(pids.size, 'worker processes that answered').to.equal(2);
+
+      // Whichever worker a scrape reaches, /metrics counts the sends of both (gathered by the primary),
+      // as the Prometheus project's own parser reads it.
+      for (let scrape = 0; scrape < 4; scrape++) {
+        const text = await getText(`${baseUrl}/metrics`, setup.rootCaPem);
+        const parsed = await run('/usr/bin/python3', ['-c', PARSE_SENDS], { input: text });
+        expect(parsed.status, parsed.stderr).to.equal(0);
+        expect(Number(parsed.stdout.trim()), text.slice(0, 2000)).to.equal(references.length);
+      }
     } finally {
       primary.kill('SIGTERM');
       await exited;

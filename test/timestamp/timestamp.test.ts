@@ -98,7 +98,7 @@ describe('timestamp: built-in RFC 3161 authority', () => {
     expect(cms.stdout).to.match(/id-smime-aa-signingCertificateV2|1\.2\.840\.113549\.1\.9\.16\.2\.47/);
     expect(cms.stdout).to.contain('signingTime');
     expect(cms.stdout).to.contain('messageDigest');
-    expect(cms.stdout).to.match(/sha256WithRSAEncryption/);
+    expect(cms.stdout).to.match(/ecdsa-with-SHA256/); // the development TSA key is ECDSA P-256
     expect(cms.stdout).not.to.match(/sha1|md5/i);
   });
 
@@ -147,17 +147,22 @@ describe('timestamp: built-in RFC 3161 authority', () => {
     await verifyTimestampToken(token, imprint, [foreign.root.certPem]);
   });
 
-  it('signs with ECDSA P-256 when the TSA key is EC, and openssl accepts it', async () => {
-    const foreign = await foreignTsa({ kind: 'ec', curve: 'P-256' });
-    const ecTsa = await BuiltInTimestampAuthority.fromPem(foreign.tsa.certPem, foreign.tsa.keyPem);
-    const imprint = sha256('ecdsa');
-    const token = await ecTsa.timestamp(imprint);
-    const rootPem = path.join(work, 'ec-root.pem');
-    const tsaPem = path.join(work, 'ec-tsa.pem');
+  // The development TSA key is ECDSA P-256 (the tests above); a production key may be RSA.
+  it('signs with sha256WithRSAEncryption when the TSA key is RSA-2048, and openssl accepts it', async () => {
+    const foreign = await foreignTsa({ kind: 'rsa', bits: 2048 });
+    const rsaTsa = await BuiltInTimestampAuthority.fromPem(foreign.tsa.certPem, foreign.tsa.keyPem);
+    const imprint = sha256('rsa');
+    const token = await rsaTsa.timestamp(imprint);
+    const rootPem = path.join(work, 'rsa-root.pem');
+    const tsaPem = path.join(work, 'rsa-tsa.pem');
+    const tokenFile = path.join(work, 'rsa-token.der');
     fs.writeFileSync(rootPem, foreign.root.certPem);
     fs.writeFileSync(tsaPem, foreign.tsa.certPem);
+    fs.writeFileSync(tokenFile, token);
     const openssl = opensslVerify(token, imprint, rootPem, tsaPem);
     expect(openssl.status, openssl.stderr).to.equal(0);
+    const cms = run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', tokenFile]);
+    expect(cms.stdout).to.match(/sha256WithRSAEncryption/);
     await verifyTimestampToken(token, imprint, [foreign.root.certPem]);
   });
 

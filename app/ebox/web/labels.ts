@@ -17,6 +17,9 @@ export interface Labels {
   expires: string;
   status: string;
   registeredMail: string;
+  /** A message of ePost itself, not a registered mail. */
+  notice: string;
+  noticeText: string;
   unread: string;
   read: string;
   backToMessages: string;
@@ -98,6 +101,8 @@ export const LABELS: Readonly<Record<Language, Labels>> = {
     expires: 'Expire le',
     status: 'Statut',
     registeredMail: 'Recommandé',
+    notice: 'Avis ePost',
+    noticeText: "Ce message est un avis d'ePost, pas un envoi recommandé : son ouverture n'est pas une remise.",
     unread: 'Non lu',
     read: 'Lu',
     backToMessages: 'Retour aux messages',
@@ -142,6 +147,8 @@ export const LABELS: Readonly<Record<Language, Labels>> = {
     expires: 'Vervalt op',
     status: 'Status',
     registeredMail: 'Aangetekend',
+    notice: 'ePost-bericht',
+    noticeText: 'Dit is een bericht van ePost, geen aangetekende zending: het openen ervan is geen overhandiging.',
     unread: 'Ongelezen',
     read: 'Gelezen',
     backToMessages: 'Terug naar de berichten',
@@ -186,6 +193,8 @@ export const LABELS: Readonly<Record<Language, Labels>> = {
     expires: 'Läuft ab am',
     status: 'Status',
     registeredMail: 'Einschreiben',
+    notice: 'ePost-Mitteilung',
+    noticeText: 'Dies ist eine Mitteilung von ePost, kein Einschreiben: ihr Öffnen ist keine Übergabe.',
     unread: 'Ungelesen',
     read: 'Gelesen',
     backToMessages: 'Zurück zu den Nachrichten',
@@ -230,6 +239,8 @@ export const LABELS: Readonly<Record<Language, Labels>> = {
     expires: 'Expires',
     status: 'Status',
     registeredMail: 'Registered mail',
+    notice: 'ePost notice',
+    noticeText: 'This is a notice from ePost, not a registered mail: opening it is no handover.',
     unread: 'Unread',
     read: 'Read',
     backToMessages: 'Back to the messages',
