@@ -4,7 +4,10 @@
 // attachments, so that the paper copy and the electronic proof travel together. It is rendered only
 // from a bundle that verifies.
 import { createHash } from 'node:crypto';
-import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
+import fs from 'node:fs';
+import path from 'node:path';
+import fontkit from '@pdf-lib/fontkit';
+import { PDFDocument, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
 import { verifyEvidenceBundle, type BundleReport, type VerifyBundleOptions } from './bundle.js';
 import { EVENT_DESCRIPTIONS, EXPIRY_REASON, eventUri, type EvidenceFacts } from './model.js';
 
@@ -106,106 +109,226 @@ function bundleAttachmentName(report: BundleReport): string {
   return `evidence-bundle-${report.registeredMailId}.zip`;
 }
 
-/** Simple flowing text layout on A4 pages with the standard Helvetica fonts. */
+// The standard PDF fonts know WinAnsi only; the law wants every character of the names, subjects and
+// file names reproduced, so the PDF embeds subsets of DejaVu (Bitstream Vera licence, fonts/LICENSE).
+const FONT_FILES = { regular: 'DejaVuSans.ttf', bold: 'DejaVuSans-Bold.ttf', mono: 'DejaVuSansMono.ttf' } as const;
+type FontRole = keyof typeof FONT_FILES;
+// Subset names with the six-letter tag PDF readers expect, fixed rather than pdf-lib's random suffix so
+// that the same evidence verified at the same time renders to the same bytes.
+const FONT_NAMES: Record<FontRole, string> = { regular: 'EPOSTR+DejaVuSans', bold: 'EPOSTB+DejaVuSans-Bold', mono: 'EPOSTM+DejaVuSansMono' };
+// fontkit's default OpenType features off: pdf-lib draws glyph by glyph and ignores the positioning
+// (kern, mark), which cost most of the rendering time, and without ligatures each character is its own
+// glyph, so the text is extracted exactly as sent and measured by the glyph advances below.
+const NO_SHAPING = Object.fromEntries(['ccmp', 'locl', 'rlig', 'mark', 'mkmk', 'calt', 'clig', 'liga', 'rclt', 'curs', 'kern'].map((tag) => [tag, false]));
+
+interface FontFile {
+  bytes: Uint8Array;
+  covers(codePoint: number): boolean;
+  /** Advance width of the code point's glyph in text space units per point of font size. */
+  advance(codePoint: number): number;
+}
+
+let fontFiles: Record<FontRole, FontFile> | undefined;
+const parsedFonts = new Map<Uint8Array, fontkit.Font>();
+
+/**
+ * The fontkit pdf-lib embeds with: it hands out the font parsed once per process (with the tables
+ * fontkit decoded since) instead of parsing the file again for every PDF. pdf-lib only reads the font
+ * and makes a new subset of it per PDF.
+ */
+const sharedFontkit = {
+  create: (bytes: Uint8Array, postscriptName?: string) => parsedFonts.get(bytes) ?? fontkit.create(bytes, postscriptName),
+};
+
+/** Read and parsed once per process: the files are large, the subsets embedded in each PDF small. */
+function loadFontFiles(): Record<FontRole, FontFile> {
+  fontFiles ??= Object.fromEntries(
+    (Object.keys(FONT_FILES) as FontRole[]).map((role) => {
+      const bytes = new Uint8Array(fs.readFileSync(path.join(import.meta.dirname, 'fonts', FONT_FILES[role])));
+      const font = fontkit.create(bytes);
+      parsedFonts.set(bytes, font);
+      // Measuring through pdf-lib shapes the whole string each time (about half a millisecond); the
+      // word wrap measures a lot, so it adds up cached glyph advances instead.
+      const advances = new Map<number, number>();
+      const advance = (codePoint: number): number => {
+        let width = advances.get(codePoint);
+        if (width === undefined) advances.set(codePoint, (width = font.glyphForCodePoint(codePoint).advanceWidth / font.unitsPerEm));
+        return width;
+      };
+      return [role, { bytes, covers: (codePoint: number) => font.hasGlyphForCodePoint(codePoint), advance }];
+    }),
+  ) as Record<FontRole, FontFile>;
+  return fontFiles;
+}
+
+interface EmbeddedFont extends Omit<FontFile, 'bytes'> {
+  pdf: PDFFont;
+}
+
+/** A piece of a word drawn in one font. */
+interface Run {
+  text: string;
+  font: EmbeddedFont;
+}
+
+// Digests, fingerprints and ids are set in the monospaced font, where 0/O and 1/l cannot be confused
+// by someone comparing them by eye: UUIDs, base64 SHA-256 digests, hex strings of 128 bits or more.
+// A whole token only (not the UUID inside a sender's reference "m-<uuid>").
+const MONO_TOKEN = /(?<![\w+/=-])([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9+/]{43}=|[0-9a-f]{32,})(?![\w+/=-])/i;
+
+const codePointLabel = (codePoint: number): string => `[U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}]`;
+
+/** Simple flowing text layout on A4 pages with the embedded DejaVu fonts. */
 class Layout {
   private page: PDFPage;
   private y: number;
-  replaced = false;
-  private readonly charset: Set<number>;
+  /** The first character no font could draw, shown as its code point instead (the note says so). */
+  firstReplaced: number | undefined;
   static readonly WIDTH = 595.28;
   static readonly HEIGHT = 841.89;
   static readonly MARGIN = 56;
 
   constructor(
     private readonly pdf: PDFDocument,
-    private readonly fonts: { regular: PDFFont; bold: PDFFont; mono: PDFFont },
+    private readonly fonts: Record<FontRole, EmbeddedFont>,
   ) {
     this.page = pdf.addPage([Layout.WIDTH, Layout.HEIGHT]);
     this.y = Layout.HEIGHT - Layout.MARGIN;
-    this.charset = new Set(fonts.regular.getCharacterSet());
   }
 
-  /** The standard fonts speak WinAnsi only: anything else is shown as '?' (the attached XML holds the exact text). */
-  private printable(text: string): string {
+  /** A character the font lacks is shown as "[U+6771]": visible, and the exact character can be recovered from paper. */
+  private printable(text: string, font: EmbeddedFont): string {
     let out = '';
     for (const ch of text) {
-      if (this.charset.has(ch.codePointAt(0)!)) out += ch;
+      const codePoint = ch.codePointAt(0)!;
+      if (font.covers(codePoint)) out += ch;
       else {
-        out += '?';
-        this.replaced = true;
+        out += codePointLabel(codePoint);
+        this.firstReplaced ??= codePoint;
       }
     }
     return out;
   }
 
+  /** The words of a paragraph, each as runs: ids and digests in the monospaced font, the rest in the paragraph's. */
+  private words(text: string, base: EmbeddedFont): Run[][] {
+    // NFC: a decomposed "é" (e + combining accent) is drawn as one glyph, as it is meant to be read.
+    return text
+      .normalize('NFC')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((word) =>
+        word
+          .split(MONO_TOKEN)
+          .map((part, i) => ({ part, font: i % 2 === 1 && base !== this.fonts.bold ? this.fonts.mono : base }))
+          .filter(({ part }) => part !== '')
+          .map(({ part, font }) => ({ text: this.printable(part, font), font })),
+      );
+  }
+
   paragraph(para: Paragraph): void {
     const size = para.style === 'title' ? 17 : para.style === 'heading' ? 12.5 : para.style === 'small' ? 8.5 : 10;
-    const font = para.style === 'title' || para.style === 'heading' ? this.fonts.bold : para.style === 'mono' ? this.fonts.mono : this.fonts.regular;
+    const base = para.style === 'title' || para.style === 'heading' ? this.fonts.bold : para.style === 'mono' ? this.fonts.mono : this.fonts.regular;
     const x = Layout.MARGIN + (para.indent ?? 0) * 14;
     const width = Layout.WIDTH - Layout.MARGIN - x;
     const leading = size * 1.35;
     if (para.style === 'heading') this.y -= 6;
-    for (const line of this.wrap(this.printable(para.text), font, size, width)) {
+    for (const line of this.wrap(this.words(para.text, base), base, size, width)) {
       if (this.y - leading < Layout.MARGIN) {
         this.page = this.pdf.addPage([Layout.WIDTH, Layout.HEIGHT]);
         this.y = Layout.HEIGHT - Layout.MARGIN;
       }
       this.y -= leading;
-      this.page.drawText(line, { x, y: this.y, size, font, color: rgb(0, 0, 0) });
+      let cursor = x;
+      for (const run of line) {
+        this.page.drawText(run.text, { x: cursor, y: this.y, size, font: run.font.pdf, color: rgb(0, 0, 0) });
+        cursor += widthOf([run], size);
+      }
     }
     this.y -= para.style === 'title' ? 8 : 4;
   }
 
-  /** Greedy word wrap; a word longer than the line (a digest) is cut where it must. */
-  private wrap(text: string, font: PDFFont, size: number, width: number): string[] {
-    const lines: string[] = [];
-    let line = '';
-    for (const word of text.split(/\s+/).filter(Boolean)) {
-      const candidate = line ? `${line} ${word}` : word;
-      if (font.widthOfTextAtSize(candidate, size) <= width) {
-        line = candidate;
+  /** Greedy word wrap into lines of runs; a word longer than the line (a digest) is cut where it must. */
+  private wrap(words: Run[][], base: EmbeddedFont, size: number, width: number): Run[][] {
+    const lines: Run[][] = [];
+    let line: Run[][] = [];
+    for (const word of words) {
+      if (line.length > 0 && widthOf(joined([...line, word], base), size) <= width) {
+        line.push(word);
         continue;
       }
-      if (line) lines.push(line);
+      if (line.length > 0) lines.push(joined(line, base));
       let rest = word;
-      while (font.widthOfTextAtSize(rest, size) > width) {
-        let cut = rest.length - 1;
-        while (cut > 1 && font.widthOfTextAtSize(rest.slice(0, cut), size) > width) cut--;
-        lines.push(rest.slice(0, cut));
-        rest = rest.slice(cut);
+      while (widthOf(rest, size) > width) {
+        const cut = cutToWidth(rest, size, width);
+        lines.push(cut.head);
+        rest = cut.tail;
       }
-      line = rest;
+      line = [rest];
     }
-    if (line) lines.push(line);
+    if (line.length) lines.push(joined(line, base));
     return lines;
   }
 
   footer(): void {
     const pages = this.pdf.getPages();
     pages.forEach((page, i) => {
-      page.drawText(this.printable(`ePost registered mail evidence, page ${i + 1} of ${pages.length}`), {
+      page.drawText(`ePost registered mail evidence, page ${i + 1} of ${pages.length}`, {
         x: Layout.MARGIN,
         y: Layout.MARGIN / 2,
         size: 7.5,
-        font: this.fonts.regular,
+        font: this.fonts.regular.pdf,
         color: rgb(0.35, 0.35, 0.35),
       });
     });
   }
 }
 
+function widthOf(runs: Run[], size: number): number {
+  let width = 0;
+  for (const run of runs) for (const ch of run.text) width += run.font.advance(ch.codePointAt(0)!);
+  return width * size;
+}
+
+/** The runs of a line: its words separated by spaces of the paragraph's font, neighbouring runs of one font merged. */
+function joined(words: Run[][], base: EmbeddedFont): Run[] {
+  const out: Run[] = [];
+  const push = (run: Run) => {
+    const last = out[out.length - 1];
+    if (last && last.font === run.font) last.text += run.text;
+    else out.push({ ...run });
+  };
+  words.forEach((word, i) => {
+    if (i > 0) push({ text: ' ', font: base });
+    word.forEach(push);
+  });
+  return out;
+}
+
+/** The longest head of a word that fits the width (at least one character), and the rest. */
+function cutToWidth(word: Run[], size: number, width: number): { head: Run[]; tail: Run[] } {
+  const chars = word.flatMap((run) => [...run.text].map((text) => ({ text, font: run.font })));
+  let n = 1;
+  while (n < chars.length && widthOf(joined([chars.slice(0, n + 1)], chars[0]!.font), size) <= width) n++;
+  return { head: joined([chars.slice(0, n)], chars[0]!.font), tail: joined([chars.slice(n)], chars[0]!.font) };
+}
+
 /** Renders the PDF of an already verified bundle. */
 export async function renderReproductionOf(report: BundleReport, bundle: Buffer, verifiedAt: Date = new Date()): Promise<Buffer> {
   const pdf = await PDFDocument.create();
-  const fonts = {
-    regular: await pdf.embedFont(StandardFonts.Helvetica),
-    bold: await pdf.embedFont(StandardFonts.HelveticaBold),
-    mono: await pdf.embedFont(StandardFonts.Courier),
+  pdf.registerFontkit(sharedFontkit);
+  const files = loadFontFiles();
+  const embed = async (role: FontRole): Promise<EmbeddedFont> => {
+    const { bytes, ...measures } = files[role];
+    return { pdf: await pdf.embedFont(bytes, { subset: true, customName: FONT_NAMES[role], features: NO_SHAPING }), ...measures };
   };
-  const layout = new Layout(pdf, fonts);
+  const layout = new Layout(pdf, { regular: await embed('regular'), bold: await embed('bold'), mono: await embed('mono') });
   for (const para of statements(report, verifiedAt)) layout.paragraph(para);
-  if (layout.replaced) {
-    layout.paragraph({ text: "Characters that this PDF's font cannot show are printed as '?'; the attached evidence files hold the exact text.", style: 'small' });
+  if (layout.firstReplaced !== undefined) {
+    layout.paragraph({
+      text: `Some characters have no glyph in this PDF's fonts; each is printed as its Unicode code point in brackets (for instance ${codePointLabel(layout.firstReplaced)}). The attached evidence files hold the exact text.`,
+      style: 'small',
+    });
   }
   layout.footer();
 
