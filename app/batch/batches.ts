@@ -320,8 +320,8 @@ export async function pickUpBatch(ctx: BatchContext, enterpriseNumber: string, b
     .join('registered_mails as r', 'r.id', 'b.registered_mail_id')
     .where('b.batch_id', batchId)
     .orderBy('b.position')
-    .select('b.registered_mail_id', 'm.id as message_id', 'm.read_at', 'r.sender_enterprise_number');
-  if (batch.picked_up_at) return repeatedPickUp(ctx, batch, mails);
+    .select('b.registered_mail_id', 'b.handover_evidence_id', 'm.id as message_id', 'm.read_at', 'r.sender_enterprise_number');
+  if (batch.picked_up_at) return repeatedPickUp(batch, mails);
 
   const at = ctx.now();
   // Sealing calls the timestamping authority: before the transaction, discarded for a mail handed over meanwhile.
@@ -343,6 +343,7 @@ export async function pickUpBatch(ctx: BatchContext, enterpriseNumber: string, b
         await trx('registered_mails').where({ id: m.registered_mail_id }).update({ status: 'READ' });
       }
       const evidenceId = opened > 0 ? evidence!.evidenceId : null;
+      if (evidenceId) await trx('batch_mails').where({ batch_id: batchId, registered_mail_id: m.registered_mail_id }).update({ handover_evidence_id: evidenceId });
       handed.push({ registeredMailId: m.registered_mail_id, handoverEvidenceId: evidenceId });
       await ctx.audit.append(trx, {
         operation: 'PickUpBatch',
@@ -360,22 +361,22 @@ export async function pickUpBatch(ctx: BatchContext, enterpriseNumber: string, b
     return { batchId, pickedUpAt: at.toISOString(), firstPickUp: true, mails: handed };
   });
   if (result) return result;
-  // Another acknowledgement won the race: answer as for a repeat.
-  return repeatedPickUp(ctx, await ctx.db('batches').where({ id: batchId }).first(), mails);
+  // Another acknowledgement won the race: answer as for a repeat, from what it stored.
+  const stored = await ctx.db('batch_mails').where({ batch_id: batchId }).select('registered_mail_id', 'handover_evidence_id');
+  const evidenceOf = new Map(stored.map((r: Record<string, any>) => [r.registered_mail_id, r.handover_evidence_id]));
+  return repeatedPickUp(
+    await ctx.db('batches').where({ id: batchId }).first(),
+    mails.map((m) => ({ ...m, handover_evidence_id: evidenceOf.get(m.registered_mail_id) })),
+  );
 }
 
-async function repeatedPickUp(ctx: BatchContext, batch: Record<string, any>, mails: Array<Record<string, any>>): Promise<PickUpResult> {
-  const records = await ctx.db('audit_records').where({ operation: 'PickUpBatch', outcome: 'completed' }).whereIn('registered_mail_id', mails.map((m) => m.registered_mail_id)).select('registered_mail_id', 'evidence_id', 'details');
-  const evidenceOf = new Map<string, string | null>();
-  for (const r of records) {
-    const details = r.details ? JSON.parse(r.details) : {};
-    if (details.batchId === batch.id) evidenceOf.set(r.registered_mail_id, r.evidence_id ?? null);
-  }
+/** The answer to a repeated acknowledgement: the first one's, as stored with the batch. */
+function repeatedPickUp(batch: Record<string, any>, mails: Array<Record<string, any>>): PickUpResult {
   return {
     batchId: batch.id,
     pickedUpAt: batch.picked_up_at,
     firstPickUp: false,
-    mails: mails.map((m) => ({ registeredMailId: m.registered_mail_id, handoverEvidenceId: evidenceOf.get(m.registered_mail_id) ?? null })),
+    mails: mails.map((m) => ({ registeredMailId: m.registered_mail_id, handoverEvidenceId: m.handover_evidence_id ?? null })),
   };
 }
 

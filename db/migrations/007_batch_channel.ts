@@ -40,6 +40,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('registered_mail_id', 36).notNullable().unique().references('id').inTable('registered_mails');
     t.integer('position').notNullable();
     t.binary('evidence_bundle').notNullable();
+    // Set at pick-up: the ContentHandover evidence it produced (null: the mail was opened in the eBox before).
+    t.string('handover_evidence_id', 36).nullable();
     t.primary(['batch_id', 'position']);
   });
 }

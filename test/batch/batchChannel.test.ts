@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import JSZip from 'jszip';
 import { createMandate } from '../../app/access/mandates.js';
 import { defineMessageType } from '../../app/ebox/index.js';
-import { assembleBatch, assembleDueBatches, batchArchive, sweepOutboxes, verifyBatch, type BatchSummary } from '../../app/batch/index.js';
+import { assembleBatch, assembleDueBatches, batchArchive, pickUpBatch, sweepOutboxes, verifyBatch, type BatchSummary } from '../../app/batch/index.js';
 import { EpostError } from '../../app/errors/index.js';
 import { ssinFrom } from '../../app/identifiers/index.js';
 import { pkiLayout, readPemTexts } from '../../app/pki/index.js';
@@ -299,13 +299,22 @@ describe('batch channel (sealed batches, outbox, HTTPS pull, pick-up evidence)',
     expect(refusals.map((r) => r.disturbance_code)).to.include.members(['FailedAuthentication', 'NotAuthorized']);
   });
 
-  it('a batch is bounded in document bytes (it is built in memory): the mails that do not fit go into the next one', async () => {
+  it('a batch is bounded in document bytes (it is built in memory): the mails that do not fit go into the next one; racing pick-ups hand over once', async () => {
     const big = [0, 1].map((i) => Buffer.alloc(800, 65 + i));
     const sent = [];
     for (const content of big) sent.push(await sendMail(bed.service, { kind: 'enterprise', enterpriseNumber: employer }, { content, fileName: 'big.txt', mimeType: 'text/plain' }));
     const made = await assembleDueBatches(ctx());
     expect(made.map((b) => b.mailCount)).to.deep.equal([1, 1]);
     expect(made.map((b) => b.sequence)).to.deep.equal([3, 4]);
+
+    // Two acknowledgements of batch 3 at once (on PostgreSQL: two connections racing): one pick-up,
+    // one handover evidence, and both answers name it.
+    const by = { executor: 'test', channel: 'https' as const, capacity: 'enterpriseUser', archiveSha256: made[0]!.archiveSha256 };
+    const [a, b] = await Promise.all([pickUpBatch(ctx(), employer, made[0]!.batchId, by), pickUpBatch(ctx(), employer, made[0]!.batchId, by)]);
+    expect([a.firstPickUp, b.firstPickUp].sort()).to.deep.equal([false, true]);
+    expect(a.mails).to.deep.equal(b.mails);
+    expect(a.mails[0]!.handoverEvidenceId).to.be.a('string');
+    expect(await handovers([sent[0]!.registeredMailId])).to.equal(1);
   });
 
   it('leaving the channel stops batching; the batches made stay available', async () => {
