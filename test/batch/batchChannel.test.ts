@@ -18,7 +18,7 @@ import { EpostError } from '../../app/errors/index.js';
 import { ssinFrom } from '../../app/identifiers/index.js';
 import { pkiLayout, readPemTexts } from '../../app/pki/index.js';
 import { verifyEvidence } from '../../app/proofs/index.js';
-import { readerFor, records, sendMail, startEboxService, ENTERPRISE_BASE, type EboxTestBed, type SentMail } from '../ebox/helpers.js';
+import { readerFor, records, sendMail, startEboxService, ENTERPRISE_BASE, type EboxTestBed, type ReaderClient, type SentMail } from '../ebox/helpers.js';
 import { run } from '../helpers/run.js';
 
 const BASE = '/batches/v1/enterprises';
@@ -33,6 +33,7 @@ describe('batch channel (sealed batches, outbox, HTTPS pull, pick-up evidence)',
   let anchors: string[];
   let first: BatchSummary;
   let mails: SentMail[];
+  let mandatary: ReaderClient;
   const ctx = () => bed.service.ctx;
   const batchFile = (b: BatchSummary) => path.join(outbox, employer, b.fileName);
   const handovers = async (ids: string[]) => Number((await ctx().db('proofs').whereIn('registered_mail_id', ids).where({ kind: 'ContentHandover' }).count({ n: '*' }))[0]!.n);
@@ -290,7 +291,7 @@ describe('batch channel (sealed batches, outbox, HTTPS pull, pick-up evidence)',
       { mandatorEnterpriseNumber: employer, mandatary: { kind: 'person', ssin: MANDATARY }, messageTypeIds: ['SOME_OTHER_TYPE'], validFrom: new Date(Date.now() - 60_000) },
       'test set-up',
     );
-    const mandatary = await readerFor(bed.service, { ssin: MANDATARY, name: 'Mandatary' });
+    mandatary = await readerFor(bed.service, { ssin: MANDATARY, name: 'Mandatary' });
     expect((await mandatary.get(`${BASE}/${employer}/batches`)).status).to.equal(200);
     const download = await mandatary.get(`${BASE}/${employer}/batches/${first.batchId}`);
     expect(download.status).to.equal(403);
@@ -317,7 +318,7 @@ describe('batch channel (sealed batches, outbox, HTTPS pull, pick-up evidence)',
     expect(await handovers([sent[0]!.registeredMailId])).to.equal(1);
   });
 
-  it('leaving the channel stops batching; the batches made stay available', async () => {
+  it('leaving the channel stops batching; the batches made stay available; a mandatary may choose it again', async () => {
     const left = await bed.enterpriseUser.request('DELETE', `${BASE}/${employer}/subscription`);
     expect(left.status).to.equal(204);
     await sendMail(bed.service, { kind: 'enterprise', enterpriseNumber: employer }, { subject: 'After leaving' });
@@ -325,6 +326,13 @@ describe('batch channel (sealed batches, outbox, HTTPS pull, pick-up evidence)',
     expect((await bed.enterpriseUser.get(`${BASE}/${employer}/batches`)).json().items).to.have.length(4);
     const status = await bed.enterpriseUser.get(`${BASE}/${employer}/subscription`);
     expect(status.json()).to.include({ batchChannel: false });
+
+    // A mandatary of the enterprise may choose it for the enterprise too; the record names its mandate.
+    const again = await mandatary.request('PUT', `${BASE}/${employer}/subscription`);
+    expect(again.status, again.text()).to.equal(201);
+    const choice = (await records(bed.service, 'ChooseBatchChannel')).filter((r) => r.outcome === 'completed').at(-1)!;
+    expect(choice.executor).to.contain('Mandatary');
+    expect(choice.details.capacity).to.match(/^mandatary \(mandates [0-9a-f-]+\)$/);
   });
 });
 
