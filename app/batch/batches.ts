@@ -9,7 +9,7 @@ import { postNotice, sealHandoverEvidence } from '../ebox/index.js';
 import { EpostError } from '../errors/index.js';
 import { pkiLayout, readPemTexts } from '../pki/index.js';
 import { evidenceOfMail, exportEvidenceBundle, recordEvidence } from '../proofs/index.js';
-import { isUniqueViolation, type Database } from '../storage/index.js';
+import { isUniqueViolation, readDocument, type Database } from '../storage/index.js';
 import {
   BATCH_FORMAT,
   documentPathOf,
@@ -59,18 +59,9 @@ export function batchFileName(enterpriseNumber: string, sequence: number): strin
 
 const sha256Hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-/** The decrypted document of a mail, checked against the digest its sender signed. */
-async function documentOf(ctx: BatchContext, registeredMailId: string, digestSha256: string): Promise<Buffer | undefined> {
-  const row = await ctx.db('documents').where({ registered_mail_id: registeredMailId }).first();
-  if (!row) return undefined; // purged at the end of its retention: nothing left to hand over
-  const content = ctx.vault.decrypt(
-    { keyId: row.key_id, iv: Buffer.from(row.iv), ciphertext: Buffer.from(row.ciphertext), authTag: Buffer.from(row.auth_tag) },
-    `document:${registeredMailId}`,
-  );
-  if (createHash('sha256').update(content).digest('base64') !== digestSha256) {
-    throw new EpostError('ServiceUnavailable', `The stored document of registered mail ${registeredMailId} does not match the digest its sender signed`);
-  }
-  return content;
+/** The decrypted document of a mail, checked against the digest its sender signed; undefined once purged. */
+function documentOf(ctx: BatchContext, registeredMailId: string, digestSha256: string): Promise<Buffer | undefined> {
+  return readDocument(ctx.db, ctx.vault, registeredMailId, digestSha256);
 }
 
 /** Delivered mails of the enterprise since it chose the channel and in no batch yet, oldest first. */

@@ -2,9 +2,8 @@
 // message types in a mandatary's scope. Filters and paging follow the eBox Message Registry API.
 // Registered mails and ePost's notices (notices.ts) are listed as one: a UNION ALL of both tables,
 // so filters, ordering, paging and counts have one code path.
-import { createHash } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
-import type { Database } from '../storage/index.js';
+import { readDocument as readStoredDocument, type Database } from '../storage/index.js';
 import type { EboxContext } from './context.js';
 import { GENERIC_MESSAGE_TYPE, LANGUAGES, listMessageTypes, messageTypeOfSender, type Language, type NoticeKind, type TranslatedText } from './messageTypes.js';
 import { scopeOf, type EboxAddress, type ReadingRight } from './rights.js';
@@ -345,16 +344,8 @@ export async function setVisibility(
 
 /** The stored document of a message, decrypted and checked against the digest the sender signed. */
 export async function readDocument(ctx: Pick<EboxContext, 'db' | 'vault'>, message: EboxMessage): Promise<Buffer> {
-  const registeredMailId = mailOf(message);
-  const row = await ctx.db('documents').where({ registered_mail_id: registeredMailId }).first();
-  if (!row) throw new EpostError('UnknownRegisteredMail', 'The document of this message is no longer kept');
-  const content = ctx.vault.decrypt(
-    { keyId: row.key_id, iv: Buffer.from(row.iv), ciphertext: Buffer.from(row.ciphertext), authTag: Buffer.from(row.auth_tag) },
-    `document:${registeredMailId}`,
-  );
-  if (createHash('sha256').update(content).digest('base64') !== message.document.digestSha256Base64) {
-    throw new EpostError('ServiceUnavailable', 'The stored document does not match the digest the sender signed');
-  }
+  const content = await readStoredDocument(ctx.db, ctx.vault, mailOf(message), message.document.digestSha256Base64);
+  if (!content) throw new EpostError('UnknownRegisteredMail', 'The document of this message is no longer kept');
   return content;
 }
 

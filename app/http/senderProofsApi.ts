@@ -8,6 +8,7 @@ import { EpostError } from '../errors/index.js';
 import { pkiLayout, readPemTexts } from '../pki/index.js';
 import { evidenceBundleForSender, reproductionForSender } from '../proofs/index.js';
 import type { ServiceContext } from '../registeredmail/context.js';
+import { readDocument } from '../storage/index.js';
 import { callerOf, problemFromError } from './edge.js';
 
 export const SENDER_PROOFS_PATH = '/proofs';
@@ -72,10 +73,8 @@ export function createSenderProofsApi(ctx: ServiceContext): express.Router {
 
 /** The decrypted document of one of this sender's mails (the same refusal for others' and unknown ids). */
 async function documentOf(ctx: ServiceContext, registeredMailId: string, senderEnterpriseNumber: string): Promise<Buffer> {
-  const row = await ctx.db('documents as d')
-    .join('registered_mails as m', 'm.id', 'd.registered_mail_id')
-    .where({ 'm.id': registeredMailId, 'm.sender_enterprise_number': senderEnterpriseNumber })
-    .first('d.key_id', 'd.iv', 'd.ciphertext', 'd.auth_tag');
-  if (!row) throw new EpostError('UnknownRegisteredMail', 'No registered mail of this sender with a kept document has that identifier');
-  return ctx.vault.decrypt({ keyId: row.key_id, iv: row.iv, ciphertext: row.ciphertext, authTag: row.auth_tag }, `document:${registeredMailId}`);
+  const mail = await ctx.db('registered_mails').where({ id: registeredMailId, sender_enterprise_number: senderEnterpriseNumber }).first('digest_sha256');
+  const content = mail ? await readDocument(ctx.db, ctx.vault, registeredMailId, mail.digest_sha256) : undefined;
+  if (!content) throw new EpostError('UnknownRegisteredMail', 'No registered mail of this sender with a kept document has that identifier');
+  return content;
 }

@@ -8,6 +8,7 @@ import { copySendProof, deliverIntoEbox, planDelivery } from '../ebox/index.js';
 import { EpostError } from '../errors/index.js';
 import { evidenceFollowing, type DocumentFacts, type EvidenceFacts } from '../proofs/index.js';
 import { parseSendRegisteredMail, renderSendRegisteredMailResponse, type SendRegisteredMailRequest } from '../soap/index.js';
+import { storeDocument } from '../storage/index.js';
 import type { VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
 import { isUniqueViolation, recordReplayKey } from './replay.js';
@@ -101,14 +102,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
         submission_time: receivedAt.toISOString(),
         status: 'DELIVERED',
       });
-      const sealed = ctx.vault.encrypt(mail.document.content, `document:${registeredMailId}`);
-      await trx('documents').insert({
-        registered_mail_id: registeredMailId,
-        key_id: sealed.keyId,
-        iv: sealed.iv,
-        ciphertext: sealed.ciphertext,
-        auth_tag: sealed.authTag,
-      });
+      await storeDocument(trx, ctx.vault, registeredMailId, mail.document.content);
       await deliverIntoEbox(trx, delivery, registeredMailId);
       await trx('proofs').insert([
         proofRow(sendProofId, registeredMailId, 'SendProof', sendProof, receivedAt),
