@@ -209,7 +209,11 @@ export async function assembleBatch(ctx: BatchContext, enterpriseNumber: string)
   return summaryOf((await ctx.db('batches').where({ id: batchId }).first())!);
 }
 
-/** The notice's attachment: what the batch holds and how to take it, in plain text. */
+/**
+ * The notice's attachment: the batch and how to take it, in plain text. It names no mail: every
+ * mandatary of the enterprise sees the notice, and a mandate may not cover every mail of the batch
+ * (the batch itself is given only to whoever may see all of its mails).
+ */
 function noticeText(manifest: BatchManifestJson, fileName: string, archiveSha256: string): Buffer {
   const enterprise = manifest.recipient.enterpriseNumber;
   const lines = [
@@ -217,11 +221,9 @@ function noticeText(manifest: BatchManifestJson, fileName: string, archiveSha256
     '',
     `File: ${fileName} (SHA-256 ${archiveSha256}), in your outbox folder and at`,
     `  GET /batches/v1/enterprises/${enterprise}/batches/${manifest.batchId}`,
-    'Acknowledge its pick-up (this hands each mail over, with evidence) with',
+    'Its manifest.json lists the registered mails. Acknowledge its pick-up (this hands each mail over, with evidence) with',
     `  POST /batches/v1/enterprises/${enterprise}/batches/${manifest.batchId}/pickup  {"archiveSha256": "${archiveSha256}"}`,
     `or by writing the SHA-256 into ${fileName}.ack beside the file.`,
-    '',
-    ...manifest.mails.map((m) => `- ${m.registeredMailId}  from ${m.sender.name} (${m.sender.enterpriseNumber}), reference ${m.senderReference}: ${m.subject}`),
   ];
   return Buffer.from(lines.join('\n') + '\n', 'utf8');
 }

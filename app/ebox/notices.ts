@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EPOST, type AuditLog } from '../audit/index.js';
 import { EpostError } from '../errors/index.js';
 import { isValidEnterpriseNumber, isValidSsin } from '../identifiers/index.js';
-import type { Database, DataVault } from '../storage/index.js';
+import { openFromStorage, sealForStorage, type Database, type DataVault } from '../storage/index.js';
 import { messageAccess, recordEboxAccess } from './accessLog.js';
 import type { EboxContext } from './context.js';
 import type { EboxMessage } from './messages.js';
@@ -78,7 +78,6 @@ export async function postNotice(trx: Database, vault: DataVault, notice: EboxNo
   const at = notice.at.toISOString();
   const { content } = notice.attachment;
   await trx('eboxes').insert({ kind: notice.eBox.kind, owner_id: notice.eBox.ownerId, created_at: at }).onConflict(['kind', 'owner_id']).ignore();
-  const sealed = vault.encrypt(content, `notice:${id}`);
   await trx('ebox_notices').insert({
     id,
     ebox_kind: notice.eBox.kind,
@@ -92,10 +91,7 @@ export async function postNotice(trx: Database, vault: DataVault, notice: EboxNo
     mime_type: notice.attachment.mimeType,
     size: content.length,
     digest_sha256: createHash('sha256').update(content).digest('base64'),
-    key_id: sealed.keyId,
-    iv: sealed.iv,
-    ciphertext: sealed.ciphertext,
-    auth_tag: sealed.authTag,
+    ...sealForStorage(vault, content, `notice:${id}`),
     delivered_at: at,
     read_at: null,
     visible: true,
@@ -146,14 +142,7 @@ export async function copySendProof(
 async function readAttachment(ctx: Pick<EboxContext, 'db' | 'vault'>, message: EboxMessage): Promise<Buffer> {
   const row = await ctx.db('ebox_notices').where({ id: message.id }).first('key_id', 'iv', 'ciphertext', 'auth_tag');
   if (!row?.ciphertext) throw new EpostError('UnknownRegisteredMail', 'The attachment of this notice is no longer kept');
-  const content = ctx.vault.decrypt(
-    { keyId: row.key_id, iv: Buffer.from(row.iv), ciphertext: Buffer.from(row.ciphertext), authTag: Buffer.from(row.auth_tag) },
-    `notice:${message.id}`,
-  );
-  if (createHash('sha256').update(content).digest('base64') !== message.document.digestSha256Base64) {
-    throw new EpostError('ServiceUnavailable', 'The stored notice attachment does not match its digest');
-  }
-  return content;
+  return openFromStorage(ctx.vault, row, `notice:${message.id}`, message.document.digestSha256Base64, 'The stored notice attachment');
 }
 
 /** A notice's attachment: the first reading marks it read; every reading is recorded; no evidence. */

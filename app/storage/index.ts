@@ -1,4 +1,4 @@
 export { openDatabase, type Database } from './database.js';
 export { DataVault, loadDataVault, type Sealed } from './vault.js';
 export { isUniqueViolation } from './constraints.js';
-export { readDocument, storeDocument } from './documents.js';
+export { openFromStorage, readDocument, sealForStorage, storeDocument, type SealedColumns } from './documents.js';

@@ -141,6 +141,8 @@ describe('batch channel (sealed batches, outbox, HTTPS pull, pick-up evidence)',
     const text = await bed.enterpriseUser.get(`${ENTERPRISE_BASE}/ebox/messages/${notice.messageId}/attachments/${notice.attachments.items[0].attachmentId}/content`, headers);
     expect(text.status, text.text()).to.equal(200);
     expect(text.text()).to.contain(first.archiveSha256).and.contain(first.fileName).and.contain(`/batches/v1/enterprises/${employer}/batches/${first.batchId}`);
+    // Every mandatary sees the notice, whatever its scope: it names no mail (subjects stay in the batch).
+    for (const subject of ['Payslips March', 'Contributions Q1', 'Withholding tax']) expect(text.text()).to.not.contain(subject);
   });
 
   it('is idempotent: nothing is batched twice; a later mail goes into batch 2', async () => {
