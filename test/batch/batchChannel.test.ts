@@ -174,6 +174,11 @@ describe('batch channel (sealed batches, outbox, HTTPS pull, pick-up evidence)',
     expect(Buffer.concat([head.body, rest.body]).equals(whole.body)).to.equal(true);
     const beyond = await bed.enterpriseUser.get(href, { range: `bytes=${whole.body.length}-` });
     expect(beyond.status).to.equal(416);
+    // The outbox copy is served when intact; one altered in the recipient's folder is not: the batch is rebuilt.
+    fs.writeFileSync(batchFile(first), Buffer.concat([whole.body.subarray(0, 100), Buffer.from('altered'), whole.body.subarray(107)]));
+    const rebuilt = await bed.enterpriseUser.get(href);
+    expect(rebuilt.body.equals(whole.body)).to.equal(true);
+    fs.writeFileSync(batchFile(first), whole.body);
     const downloads = (await records(bed.service, 'DownloadDocument')).filter((r) => r.details.batchId === first.batchId);
     expect(downloads.length).to.be.greaterThanOrEqual(3);
     expect(downloads[0]!.executor).to.contain(bed.readers.enterpriseUser.name);
