@@ -19,7 +19,7 @@ import { describeForOperator } from './errors/index.js';
 import { EVIDENCE_NS, sealerFromConfig } from './proofs/index.js';
 import type { ServiceContext } from './registeredmail/context.js';
 import { purgeExpiredReplayKeys } from './registeredmail/replay.js';
-import { loadDataVault, openDatabase } from './storage/index.js';
+import { loadDataVault, openDatabase, transactionsFor } from './storage/index.js';
 import { timestampAuthorityFromConfig } from './timestamp/index.js';
 
 export interface RunningService {
@@ -68,7 +68,7 @@ export async function assembleContext(
   const sealer = await sealerFromConfig(config, tsa);
   // The log reads the service's clock through ctx, so a test that pins ctx.now pins the log too.
   const audit = await AuditLog.open(config, db, vault, () => ctx.now(), tsa);
-  const ctx: ServiceContext = { config, db, vault, trust, sealer, audit, now: () => new Date() };
+  const ctx: ServiceContext = { config, db, sendTransactions: transactionsFor(db), vault, trust, sealer, audit, now: () => new Date() };
   if (devPki) await registerDemoSenders(ctx, devPki);
   if (readers) await registerDevEboxReaders(ctx, readers);
   return { ctx, devPki, tsa };

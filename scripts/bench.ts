@@ -32,6 +32,7 @@ import { postSoap, SenderClient } from '../app/client/index.js';
 import { projectRoot } from '../app/config/index.js';
 import { ssinFrom } from '../app/identifiers/index.js';
 import { ensureDevPki, pkiLayout, TrustStore } from '../app/pki/index.js';
+import { openDatabase } from '../app/storage/index.js';
 import { signRequest, verifyRequest, type GateOptions } from '../app/wssecurity/index.js';
 
 interface BenchContext {
@@ -197,7 +198,7 @@ function startServiceProcess(workDir: string, env: Record<string, string>, nodeF
         resolve({ child, baseUrl: m[1]!, certsDir, exited, output: () => out });
       }
     });
-    child.stderr!.on('data', keep);
+    child.stderr!.on("data", keep); child.stderr!.on("data", (d: Buffer) => { if (process.env.BENCH_DEBUG) process.stderr.write(d); });
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`service exited (${code}) before listening:\n${out}`));
@@ -350,7 +351,10 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
     const warmUp = preSign(client, SIZES[0]!.targetBytes, 40, `warm-${runId}`);
     const signed = new Map(
       SIZES.flatMap((size) =>
-        CONCURRENCY.map((c) => [`${size.label}.c${c}`, preSign(client, size.targetBytes, SENDS_PER_LEVEL[size.label]![c]!, `bench-${runId}-${size.label}-${c}`)] as const),
+        CONCURRENCY.flatMap((c) => [
+          [`${size.label}.c${c}`, preSign(client, size.targetBytes, SENDS_PER_LEVEL[size.label]![c]!, `bench-${runId}-${size.label}-${c}`)] as const,
+          [`${size.label}.c${c}.connect`, preSign(client, size.targetBytes, c, `bench-${runId}-${size.label}-${c}-connect`)] as const,
+        ]),
       ),
     );
     // Warm-up (JIT, caches, connections), not measured.
@@ -358,6 +362,9 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
     for (const size of SIZES) {
       for (const concurrency of CONCURRENCY) {
         const requests = signed.get(`${size.label}.c${concurrency}`)!;
+        // One unmeasured send per connection first: a sender keeps its connections open, so the
+        // level measures sends, not a burst of `concurrency` TLS handshakes at its start.
+        await drive(service.baseUrl, tlsCaPem, signed.get(`${size.label}.c${concurrency}.connect`)!, concurrency);
         const cpuBefore = cpuSecondsOf(service.child.pid!);
         const clientBefore = process.cpuUsage();
         const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency);
@@ -441,20 +448,19 @@ const costFloor: BenchSection = {
     );
 
     // One small durable transaction, as each send commits one: WAL with synchronous=FULL.
-    const sqlite = knexModule({ client: 'sqlite3', connection: { filename: path.join(workDir, 'floor.sqlite') }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
+    // Opened as the service opens it (driver, WAL, synchronous=FULL), on a file of its own.
+    const sqlite = await openDatabase({ dbFile: path.join(workDir, 'floor', 'floor.sqlite'), databaseUrl: undefined });
     let sqliteCommit: number;
     let sqliteStatement = { wall: 0, cpu: 0 };
     try {
-      await sqlite.raw('PRAGMA journal_mode = WAL');
-      await sqlite.raw('PRAGMA synchronous = FULL');
       await sqlite.schema.createTable('t', (t) => {
         t.increments('id');
         t.binary('payload');
       });
       const row = randomBytes(3 * 1024);
       sqliteCommit = (await timeRounds({ commit: () => sqlite.transaction((trx) => trx('t').insert({ payload: row })) }, 100, 3)).commit!;
-      // One statement inside an open transaction, through knex and the driver's thread pool (a send
-      // issues about a dozen): its wall time and the process CPU it costs.
+      // One statement inside an open transaction, through knex and the driver (a send issues about
+      // a dozen): its wall time and the process CPU it costs.
       await sqlite.transaction(async (trx) => {
         const cpuBefore = process.cpuUsage();
         const rounds = await timeRounds({ statement: () => trx('t').where({ id: 1 }).first('id') }, 300, 3);

@@ -4,11 +4,13 @@ import type { AuditLog } from '../audit/index.js';
 import type { EpostConfig } from '../config/index.js';
 import type { TrustStore } from '../pki/trustStore.js';
 import type { ProofSealer } from '../proofs/index.js';
-import type { Database, DataVault } from '../storage/index.js';
+import type { Database, DataVault, Transactions } from '../storage/index.js';
 
 export interface ServiceContext {
   config: EpostConfig;
   db: Database;
+  /** Send transactions: grouped into shared durable commits where the database gains from it (SQLite). */
+  sendTransactions: Transactions;
   vault: DataVault;
   /** Trust anchors and intermediates for sender certificates. */
   trust: TrustStore;

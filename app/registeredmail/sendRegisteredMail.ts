@@ -82,9 +82,10 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
   );
 
   // 5. One transaction: mail, encrypted document, request log with the signed request, eBox entry,
-  //    both proofs and the replay key. Either all of it is stored or none of it.
+  //    both proofs and the replay key. Either all of it is stored or none of it (sends that arrive
+  //    together may share one durable commit, each in its own savepoint).
   try {
-    await ctx.db.transaction(async (trx) => {
+    await ctx.sendTransactions.run(async (trx) => {
       await recordReplayKey(trx, verified);
       await trx('registered_mails').insert({
         id: registeredMailId,

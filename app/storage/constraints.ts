@@ -3,5 +3,5 @@
 export function isUniqueViolation(err: unknown, table: string): boolean {
   const e = err as { code?: string; message?: string; table?: string };
   if (e?.code === '23505') return !e.table || e.table === table; // PostgreSQL
-  return e?.code === 'SQLITE_CONSTRAINT' && typeof e.message === 'string' && e.message.includes(`UNIQUE constraint failed: ${table}.`);
+  return typeof e?.code === 'string' && e.code.startsWith('SQLITE_CONSTRAINT') && typeof e.message === 'string' && e.message.includes(`UNIQUE constraint failed: ${table}.`);
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knexModule, { type Knex } from 'knex';
 import type { EpostConfig } from '../config/index.js';
+import { SqliteClient } from './sqliteClient.js';
 import * as m001 from '../../db/migrations/001_registered_mail.js';
 import * as m002 from '../../db/migrations/002_audit_log.js';
 import * as m003 from '../../db/migrations/003_ebox_readers.js';
@@ -40,7 +41,7 @@ export async function openDatabase(config: Pick<EpostConfig, 'dbFile' | 'databas
 function openSqlite(file: string): Database {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   return knexModule({
-    client: 'sqlite3',
+    client: SqliteClient as unknown as typeof knexModule.Client,
     connection: { filename: file },
     useNullAsDefault: true,
     // One connection: SQLite serialises writers anyway, and one connection keeps a transaction's
@@ -48,13 +49,13 @@ function openSqlite(file: string): Database {
     pool: {
       min: 1,
       max: 1,
-      afterCreate: (conn: { run(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
-        const pragmas = ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = FULL', 'PRAGMA foreign_keys = ON', 'PRAGMA busy_timeout = 5000'];
-        const next = (i: number): void => {
-          if (i === pragmas.length) return done(null, conn);
-          conn.run(pragmas[i]!, (err) => (err ? done(err, conn) : next(i + 1)));
-        };
-        next(0);
+      afterCreate: (conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+        try {
+          for (const pragma of ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 0']) conn.pragma(pragma);
+          done(null, conn);
+        } catch (err) {
+          done(err as Error, conn);
+        }
       },
     },
   });

@@ -2,3 +2,4 @@ export { openDatabase, type Database } from './database.js';
 export { DataVault, loadDataVault, type Sealed } from './vault.js';
 export { isUniqueViolation } from './constraints.js';
 export { openFromStorage, readDocument, sealForStorage, storeDocument, type SealedColumns } from './documents.js';
+export { transactionsFor, type Transactions } from './groupCommit.js';

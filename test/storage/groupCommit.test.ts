@@ -1,0 +1,127 @@
+// Group commit and the SQLite client (app/storage/groupCommit.ts, app/storage/sqliteClient.ts), on a
+// real SQLite file opened as the service opens it: sends arriving together share one durable commit,
+// each in a savepoint of its own; a failing one rolls back alone; nobody hears of success before the
+// commit; a failed commit keeps nothing of anyone; and waiting for another connection's write lock
+// never stalls the event loop.
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDatabase, transactionsFor, type Database } from '../../app/storage/index.js';
+
+describe('group commit on SQLite', function () {
+  let dir: string;
+  let db: Database;
+  let statements: string[];
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'epost-group-'));
+    db = await openDatabase({ dbFile: path.join(dir, 'epost.sqlite'), databaseUrl: undefined });
+    await db.schema.createTable('units', (t) => {
+      t.string('id').primary();
+      t.string('note');
+    });
+    // Checked only when the outermost transaction commits: the way to make a shared commit fail.
+    await db.raw('CREATE TABLE parents (id TEXT PRIMARY KEY)');
+    await db.raw('CREATE TABLE children (id TEXT PRIMARY KEY, parent TEXT REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)');
+    statements = [];
+    db.on('query', (q: { sql: string }) => statements.push(q.sql));
+  });
+  afterEach(async () => {
+    await db.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const begins = () => statements.filter((sql) => /^BEGIN/i.test(sql)).length;
+
+  it('units that arrive together share one transaction, each in its own savepoint', async () => {
+    const transactions = transactionsFor(db);
+    const ids = Array.from({ length: 8 }, (_, i) => `u${i}`);
+    const results = await Promise.all(ids.map((id) => transactions.run(async (trx) => {
+      await trx('units').insert({ id, note: 'first' });
+      await trx('units').where({ id }).update({ note: 'second' });
+      return id;
+    })));
+    expect(results).to.deep.equal(ids);
+    expect(begins()).to.equal(1);
+    expect(statements.filter((sql) => /^SAVEPOINT/i.test(sql))).to.have.length(8);
+    expect((await db('units').select('id', 'note')).map((r) => `${r.id}:${r.note}`).sort()).to.deep.equal(ids.map((id) => `${id}:second`));
+  });
+
+  it('a failing unit rolls back alone: the others are stored, nothing of it is', async () => {
+    await db('units').insert({ id: 'taken', note: 'before' });
+    const transactions = transactionsFor(db);
+    const outcomes = await Promise.allSettled(['a', 'b', 'c'].map((id) => transactions.run(async (trx) => {
+      await trx('units').insert({ id, note: 'stored' });
+      // b's second row collides: its first row must go too.
+      if (id === 'b') await trx('units').insert({ id: 'taken', note: 'collision' });
+      return id;
+    })));
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).to.match(/UNIQUE constraint failed: units\.id/);
+    expect(begins()).to.equal(1);
+    const rows = await db('units').orderBy('id').select('id', 'note');
+    expect(rows).to.deep.equal([{ id: 'a', note: 'stored' }, { id: 'c', note: 'stored' }, { id: 'taken', note: 'before' }]);
+  });
+
+  it('nobody is answered before the commit: another connection already sees the rows when a unit resolves', async () => {
+    const other = await openDatabase({ dbFile: path.join(dir, 'epost.sqlite'), databaseUrl: undefined });
+    try {
+      const transactions = transactionsFor(db);
+      const seen = await Promise.all(['x', 'y', 'z'].map((id) =>
+        transactions.run((trx) => trx('units').insert({ id, note: 'n' })).then(() => other('units').where({ id }).first('id')),
+      ));
+      expect(seen.map((r) => r?.id)).to.deep.equal(['x', 'y', 'z']);
+    } finally {
+      await other.destroy();
+    }
+  });
+
+  it('a shared commit that fails fails every unit in it and keeps nothing of any', async () => {
+    const transactions = transactionsFor(db);
+    const outcomes = await Promise.allSettled([
+      transactions.run((trx) => trx('units').insert({ id: 'innocent', note: 'n' })),
+      // Accepted by its savepoint; refused at COMMIT (deferred foreign key).
+      transactions.run((trx) => trx('children').insert({ id: 'orphan', parent: 'nobody' })),
+      transactions.run((trx) => trx('units').insert({ id: 'bystander', note: 'n' })),
+    ]);
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['rejected', 'rejected', 'rejected']);
+    expect(String((outcomes[0] as PromiseRejectedResult).reason)).to.match(/FOREIGN KEY/);
+    expect(await db('units').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
+    expect(await db('children').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
+    // The next group commits normally.
+    await transactions.run((trx) => trx('units').insert({ id: 'after', note: 'n' }));
+    expect(await db('units').pluck('id')).to.deep.equal(['after']);
+  });
+
+  it('a unit waiting for another connection\'s write lock waits without stalling the event loop, then commits', async () => {
+    const other = await openDatabase({ dbFile: path.join(dir, 'epost.sqlite'), databaseUrl: undefined });
+    try {
+      let releaseLock!: () => void;
+      const lockHeld = new Promise<void>((held) => {
+        void other.transaction(async (trx) => {
+          await trx('units').insert({ id: 'holder', note: 'n' }); // takes the write lock
+          held();
+          await new Promise<void>((release) => (releaseLock = release));
+        });
+      });
+      await lockHeld;
+      const waiting = transactionsFor(db).run((trx) => trx('units').insert({ id: 'waiter', note: 'n' }));
+      // The event loop still turns while the unit waits (SQLite's own busy handler would block it).
+      let ticks = 0;
+      await new Promise<void>((done) => {
+        const timer = setInterval(() => {
+          if (++ticks === 5) {
+            clearInterval(timer);
+            done();
+          }
+        }, 10);
+      });
+      releaseLock();
+      await waiting;
+      expect((await db('units').orderBy('id').pluck('id'))).to.deep.equal(['holder', 'waiter']);
+    } finally {
+      await other.destroy();
+    }
+  });
+});
