@@ -198,7 +198,7 @@ function startServiceProcess(workDir: string, env: Record<string, string>, nodeF
         resolve({ child, baseUrl: m[1]!, certsDir, exited, output: () => out });
       }
     });
-    child.stderr!.on("data", keep); child.stderr!.on("data", (d: Buffer) => { if (process.env.BENCH_DEBUG) process.stderr.write(d); });
+    child.stderr!.on('data', keep);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`service exited (${code}) before listening:\n${out}`));

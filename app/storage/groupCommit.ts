@@ -59,7 +59,6 @@ class GroupCommit implements Transactions {
   }
 
   async #commit(group: Unit[]): Promise<void> {
-    (globalThis as any).__g ??= { n: 0, u: 0 }; const g = (globalThis as any).__g; g.n++; g.u += group.length; if (g.n % 100 === 0) console.error(`GROUPS ${process.pid} ${g.n} avg ${(g.u / g.n).toFixed(2)}`);
     if (group.length === 1) {
       // Alone: no savepoint needed.
       const [unit] = group;
