@@ -125,6 +125,7 @@ export async function startService(config: EpostConfig, options: StartOptions = 
   for (const [name, file] of [['tls', layout.tlsCert], ['sealing', layout.sealingCert], ['tsa', layout.tsaCert]] as const) {
     metrics.watchCertificate(name, new Date(new X509Certificate(fs.readFileSync(file)).validTo));
   }
+  metrics.watchCommits(() => ctx.sendTransactions.stats);
   metrics.watchQueues(async () => ({ log_records_unsequenced: await unsequencedRecordCount(ctx.db), ...(await batchChannelBacklog(ctx.db)) }));
   let accepting = true;
   const app = createApp(ctx, {

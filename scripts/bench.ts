@@ -329,6 +329,21 @@ async function drive(baseUrl: string, tlsCaPem: string, requests: Buffer[], conc
   return { sends: requests.length, ok: latenciesMs.length, errors, seconds: (performance.now() - start) / 1000, latenciesMs };
 }
 
+/** The service's commit counters from /metrics (summed over its workers by the primary). */
+async function commitCounters(baseUrl: string, tlsCaPem: string): Promise<{ sends: number; commits: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    https
+      .get(new URL('/metrics', baseUrl), { ca: tlsCaPem }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      })
+      .on('error', reject);
+  });
+  const counter = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { sends: counter('epost_sends_committed_total'), commits: counter('epost_send_commits_total') };
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -365,6 +380,7 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         // One unmeasured send per connection first: a sender keeps its connections open, so the
         // level measures sends, not a burst of `concurrency` TLS handshakes at its start.
         await drive(service.baseUrl, tlsCaPem, signed.get(`${size.label}.c${concurrency}.connect`)!, concurrency);
+        const commitsBefore = await commitCounters(service.baseUrl, tlsCaPem);
         const cpuBefore = cpuSecondsOf(service.child.pid!);
         const clientBefore = process.cpuUsage();
         const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency);
@@ -383,11 +399,15 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         figures[`${key}.serverCpuMsPerSend`] = Number(((cpuSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
         figures[`${key}.clientCpuMsPerSend`] = Number((clientCpuMs / Math.max(1, result.ok)).toFixed(2));
         figures[`${key}.errors`] = Object.values(result.errors).reduce((a, b) => a + b, 0);
+        // Group commit at work: how many sends shared each durable commit (the service's own counters).
+        const commitsAfter = await commitCounters(service.baseUrl, tlsCaPem);
+        const commits = commitsAfter.commits - commitsBefore.commits;
+        if (commits > 0) figures[`${key}.sendsPerCommit`] = Number(((commitsAfter.sends - commitsBefore.sends) / commits).toFixed(2));
         if (Object.keys(result.errors).length > 0) figures[`${key}.errorKinds`] = JSON.stringify(result.errors);
         console.log(
           `  ${backend.padEnd(6)} ${size.label.padEnd(5)} c=${String(concurrency).padEnd(2)} ${String(figures[`${key}.sendsPerSecond`]).padStart(6)} sends/s  ` +
             `p50 ${figures[`${key}.p50Ms`]} ms  p95 ${figures[`${key}.p95Ms`]} ms  p99 ${figures[`${key}.p99Ms`]} ms  ` +
-            `server CPU ${figures[`${key}.serverCpuMsPerSend`]} ms/send  errors ${figures[`${key}.errors`]}`,
+            `server CPU ${figures[`${key}.serverCpuMsPerSend`]} ms/send  sends/commit ${figures[`${key}.sendsPerCommit`] ?? "-"}  errors ${figures[`${key}.errors`]}`,
         );
       }
     }

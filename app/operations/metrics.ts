@@ -75,6 +75,26 @@ export class ServiceMetrics {
     this.inFlightCount--;
     this.inFlight.dec();
   }
+  private commitStats: Array<() => { units: number; commits: number }> = [];
+  private readonly reportedCommits = { units: 0, commits: 0 };
+  readonly sendsCommitted: Counter = new Counter({
+    name: 'epost_sends_committed_total',
+    help: 'Registered mails whose send transaction committed durably',
+    registers: [this.registry],
+    collect: (): void => this.reportCommits('units', this.sendsCommitted),
+  });
+  readonly sendCommits: Counter = new Counter({
+    name: 'epost_send_commits_total',
+    help: 'Durable commits (fsyncs) those send transactions took: on SQLite, sends arriving together share one',
+    registers: [this.registry],
+    collect: (): void => this.reportCommits('commits', this.sendCommits),
+  });
+
+  private reportCommits(field: 'units' | 'commits', counter: Counter): void {
+    const total = this.commitStats.reduce((sum, read) => sum + read()[field], 0);
+    counter.inc(total - this.reportedCommits[field]);
+    this.reportedCommits[field] = total;
+  }
 
   constructor(options: { processMetrics?: boolean } = {}) {
     // Process metrics (CPU, memory, event-loop lag) once per process: the production entry point.
@@ -84,6 +104,11 @@ export class ServiceMetrics {
   /** Reports, at every scrape, the depths `probe` reads (queue name → items waiting). */
   watchQueues(probe: () => Promise<Record<string, number>>): void {
     this.queueProbes.push(probe);
+  }
+
+  /** Reports, at every scrape, the send transactions committed and the durable commits they took. */
+  watchCommits(read: () => { units: number; commits: number }): void {
+    this.commitStats.push(read);
   }
 
   /** Reports the time left on a certificate, by name, at every scrape. */

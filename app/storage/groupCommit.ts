@@ -12,6 +12,13 @@ import type { Database } from './database.js';
 export interface Transactions {
   /** Runs `work` in a transaction (or a savepoint of a shared one) that has durably committed when the promise settles. */
   run<T>(work: (trx: Database) => Promise<T>): Promise<T>;
+  /** Units of work run and durable commits made so far (units ÷ commits: how much grouping saves). */
+  readonly stats: CommitStats;
+}
+
+export interface CommitStats {
+  units: number;
+  commits: number;
 }
 
 /** Units of work per shared transaction: bounds the commit's size and the wait of the last unit in it. */
@@ -25,10 +32,23 @@ interface Unit {
 
 export function transactionsFor(db: Database): Transactions {
   const sqlite = db.client.dialect === 'sqlite3' || db.client.dialect === 'better-sqlite3';
-  return sqlite ? new GroupCommit(db) : { run: (work) => db.transaction(work) };
+  return sqlite ? new GroupCommit(db) : new OwnCommits(db);
+}
+
+class OwnCommits implements Transactions {
+  readonly stats: CommitStats = { units: 0, commits: 0 };
+  constructor(private readonly db: Database) {}
+
+  async run<T>(work: (trx: Database) => Promise<T>): Promise<T> {
+    const value = await this.db.transaction(work);
+    this.stats.units++;
+    this.stats.commits++;
+    return value;
+  }
 }
 
 class GroupCommit implements Transactions {
+  readonly stats: CommitStats = { units: 0, commits: 0 };
   readonly #db: Database;
   #waiting: Unit[] = [];
   #committing = false;
@@ -62,7 +82,10 @@ class GroupCommit implements Transactions {
     if (group.length === 1) {
       // Alone: no savepoint needed.
       const [unit] = group;
-      await this.#db.transaction(unit!.work).then(unit!.resolve, unit!.reject);
+      await this.#db.transaction(unit!.work).then((value) => {
+        this.#count(1);
+        unit!.resolve(value);
+      }, unit!.reject);
       return;
     }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
@@ -78,10 +101,16 @@ class GroupCommit implements Transactions {
       for (const unit of group) unit.reject(err);
       return;
     }
+    this.#count(outcomes.filter((o) => o.ok).length);
     group.forEach((unit, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) unit.resolve(outcome.value);
       else unit.reject(outcome.err);
     });
+  }
+
+  #count(units: number): void {
+    this.stats.units += units;
+    this.stats.commits++;
   }
 }

@@ -64,6 +64,9 @@ describe('operations: metrics, health, readiness, graceful shutdown', function (
     expect(value('epost_faults_total', { code: 'InvalidRecipient' })).to.be.at.least(1);
     expect(value('epost_request_duration_seconds_count', { operation: 'SendRegisteredMail' })).to.be.at.least(2);
     expect(value('epost_timestamp_tokens_total', {})).to.be.at.least(2);
+    // The accepted send committed; never more sends than commits can hold (grouped on SQLite, one each on PostgreSQL).
+    expect(value('epost_sends_committed_total', {})).to.be.at.least(1);
+    expect(value('epost_send_commits_total', {})).to.be.at.least(1).and.at.most(value('epost_sends_committed_total', {})!);
     expect(value('epost_requests_in_flight', {})).to.equal(0);
     expect(value('epost_certificate_expiry_seconds', { certificate: 'sealing' })).to.be.greaterThan(24 * 3600);
   });

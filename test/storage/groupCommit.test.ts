@@ -45,6 +45,7 @@ describe('group commit on SQLite', function () {
     expect(results).to.deep.equal(ids);
     expect(begins()).to.equal(1);
     expect(statements.filter((sql) => /^SAVEPOINT/i.test(sql))).to.have.length(8);
+    expect(transactions.stats).to.deep.equal({ units: 8, commits: 1 });
     expect((await db('units').select('id', 'note')).map((r) => `${r.id}:${r.note}`).sort()).to.deep.equal(ids.map((id) => `${id}:second`));
   });
 
@@ -58,6 +59,7 @@ describe('group commit on SQLite', function () {
       return id;
     })));
     expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+    expect(transactions.stats).to.deep.equal({ units: 2, commits: 1 });
     expect(String((outcomes[1] as PromiseRejectedResult).reason)).to.match(/UNIQUE constraint failed: units\.id/);
     expect(begins()).to.equal(1);
     const rows = await db('units').orderBy('id').select('id', 'note');
@@ -86,6 +88,7 @@ describe('group commit on SQLite', function () {
       transactions.run((trx) => trx('units').insert({ id: 'bystander', note: 'n' })),
     ]);
     expect(outcomes.map((o) => o.status)).to.deep.equal(['rejected', 'rejected', 'rejected']);
+    expect(transactions.stats).to.deep.equal({ units: 0, commits: 0 });
     expect(String((outcomes[0] as PromiseRejectedResult).reason)).to.match(/FOREIGN KEY/);
     expect(await db('units').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
     expect(await db('children').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
