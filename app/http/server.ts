@@ -33,6 +33,9 @@ export const TLS_CIPHERS = [
 export function createApp(ctx: ServiceContext, ops: EdgeOperations): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Express would hash every response body with SHA-1 for a weak ETag (no SHA-1 here, and a CPU
+  // cost on every send); the one ETag a client needs, a batch's, is its SHA-256, set by batchApi.
+  app.set('etag', false);
 
   app.get(SOAP_PATH, (req: Request, res: Response) => {
     if (!('wsdl' in req.query)) {

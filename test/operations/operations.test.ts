@@ -19,13 +19,13 @@ for family in text_string_to_metric_families(sys.stdin.read()):
 print(json.dumps(out))
 `;
 
-function get(service: TestService, path: string): Promise<{ status: number; body: string; type: string }> {
+function get(service: TestService, path: string): Promise<{ status: number; body: string; type: string; etag?: string }> {
   return new Promise((resolve, reject) => {
     https
       .get(new URL(path, service.baseUrl), { ca: service.rootCaPem }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']), etag: res.headers.etag }));
       })
       .on('error', reject);
   });
@@ -55,6 +55,8 @@ describe('operations: metrics, health, readiness, graceful shutdown', function (
     const scraped = await get(service, '/metrics');
     expect(scraped.status).to.equal(200);
     expect(scraped.type).to.match(/^text\/plain/);
+    // No ETag computed over responses (express's default hashes every body with SHA-1).
+    expect(scraped.etag).to.equal(undefined);
     const parsed = await run('/usr/bin/python3', ['-c', PARSE_METRICS], { input: scraped.body });
     expect(parsed.status, parsed.stderr).to.equal(0);
     const samples = JSON.parse(parsed.stdout) as Record<string, { labels: Record<string, string>; value: number }[]>;
