@@ -150,10 +150,14 @@ const SIZES = [
   { label: '3KB', targetBytes: 3 * 1024 },
   { label: '100KB', targetBytes: 100 * 1024 },
 ];
-/** Sends per concurrency level: enough for stable percentiles, small enough for ~3 minutes in all. */
+/**
+ * Sends per concurrency level: a few seconds each at today's rates, so that a p99 rests on more than
+ * a handful of samples and the CPU read from /proc (10 ms ticks, and whatever the sealer did just
+ * before) is spread over enough sends; ~4 minutes in all with --pg.
+ */
 const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
-  '3KB': { 1: 60, 4: 150, 16: 250, 64: 320 },
-  '100KB': { 1: 40, 4: 100, 16: 150, 64: 200 },
+  '3KB': { 1: 200, 4: 400, 16: 800, 64: 1200 },
+  '100KB': { 1: 60, 4: 120, 16: 240, 64: 320 },
 };
 const TTL_SECONDS = 3000;
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
