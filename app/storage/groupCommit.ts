@@ -35,12 +35,22 @@ export function transactionsFor(db: Database): Transactions {
   return sqlite ? new GroupCommit(db) : new OwnCommits(db);
 }
 
+/** An error of SQLite itself rather than a refused row (constraints) or the unit's own refusal. */
+function isStorageFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') && !code.startsWith('SQLITE_CONSTRAINT');
+}
+
 class OwnCommits implements Transactions {
   readonly stats: CommitStats = { units: 0, commits: 0 };
-  constructor(private readonly db: Database) {}
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
 
   async run<T>(work: (trx: Database) => Promise<T>): Promise<T> {
-    const value = await this.db.transaction(work);
+    const value = await this.#db.transaction(work);
     this.stats.units++;
     this.stats.commits++;
     return value;
@@ -93,11 +103,15 @@ class GroupCommit implements Transactions {
       await this.#db.transaction(async (trx) => {
         for (const unit of group) {
           // A nested knex transaction is a SAVEPOINT: released on success, rolled back to on failure.
-          outcomes.push(await trx.transaction(unit.work).then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err })));
+          const outcome = await trx.transaction(unit.work).then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
+          // The database itself failed (a full disk, an I/O error): SQLite may already have rolled
+          // the whole transaction back, and a later SAVEPOINT would open one of its own. Stop here.
+          if (!outcome.ok && isStorageFailure(outcome.err)) throw outcome.err;
+          outcomes.push(outcome);
         }
       });
     } catch (err) {
-      // The shared commit failed: nothing of any unit was kept.
+      // The shared commit failed, or the database did: nothing of any unit was kept.
       for (const unit of group) unit.reject(err);
       return;
     }

@@ -71,6 +71,10 @@ export class SqliteClient extends BetterSqlite3Client {
 
 /** Runs one statement synchronously, answering as knex's better-sqlite3 dialect does. */
 function execute(client: SqliteClient, connection: Connection, query: Query): Query {
+  // SQLite rolls a whole transaction back by itself after some errors (a full disk, an I/O error):
+  // the ROLLBACK (TO SAVEPOINT) knex then sends has nothing left to undo. Answering it as done lets
+  // the original error reach the caller instead of "no transaction is active".
+  if (!connection.inTransaction && /^ROLLBACK/i.test(query.sql)) return query;
   const statement = prepared(connection, query.sql);
   const bindings = client._formatBindings(query.bindings);
   if (statement.reader) {

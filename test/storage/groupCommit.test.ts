@@ -97,6 +97,27 @@ describe('group commit on SQLite', function () {
     expect(await db('units').pluck('id')).to.deep.equal(['after']);
   });
 
+  it('a unit the database itself fails (a full database) fails the whole group, and nothing of any unit is kept', async () => {
+    // A few pages more than the schema holds: the big row of the second unit does not fit.
+    const { page_count: pages } = (await db.raw('PRAGMA page_count'))[0] as { page_count: number };
+    await db.raw(`PRAGMA max_page_count = ${pages + 4}`);
+    const transactions = transactionsFor(db);
+    const outcomes = await Promise.allSettled([
+      transactions.run((trx) => trx('units').insert({ id: 'small', note: 'n' })),
+      transactions.run((trx) => trx('units').insert({ id: 'big', note: 'x'.repeat(200_000) })),
+      transactions.run((trx) => trx('units').insert({ id: 'never-run', note: 'n' })),
+    ]);
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['rejected', 'rejected', 'rejected']);
+    for (const outcome of outcomes) expect((outcome as PromiseRejectedResult).reason).to.have.property('code', 'SQLITE_FULL');
+    expect(statements.filter((sql) => /never-run/.test(sql))).to.deep.equal([]);
+    expect(await db('units').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
+    expect(transactions.stats).to.deep.equal({ units: 0, commits: 0 });
+    // Space is back: the next group commits.
+    await db.raw('PRAGMA max_page_count = 1073741823');
+    await transactions.run((trx) => trx('units').insert({ id: 'after', note: 'n' }));
+    expect(await db('units').pluck('id')).to.deep.equal(['after']);
+  });
+
   it('a unit waiting for another connection\'s write lock waits without stalling the event loop, then commits', async () => {
     const other = await openDatabase({ dbFile: path.join(dir, 'epost.sqlite'), databaseUrl: undefined });
     try {
