@@ -63,18 +63,6 @@ export class ServiceMetrics {
     },
   });
 
-  /** The same count as the gauge, readable synchronously by the shutdown. */
-  inFlightCount = 0;
-
-  requestStarted(): void {
-    this.inFlightCount++;
-    this.inFlight.inc();
-  }
-
-  requestEnded(): void {
-    this.inFlightCount--;
-    this.inFlight.dec();
-  }
   private commitStats: Array<() => { units: number; commits: number }> = [];
   private readonly reportedCommits = { units: 0, commits: 0 };
   readonly sendsCommitted: Counter = new Counter({
@@ -94,6 +82,19 @@ export class ServiceMetrics {
     const total = this.commitStats.reduce((sum, read) => sum + read()[field], 0);
     counter.inc(total - this.reportedCommits[field]);
     this.reportedCommits[field] = total;
+  }
+
+  /** The same count as the gauge, readable synchronously by the shutdown. */
+  inFlightCount = 0;
+
+  requestStarted(): void {
+    this.inFlightCount++;
+    this.inFlight.inc();
+  }
+
+  requestEnded(): void {
+    this.inFlightCount--;
+    this.inFlight.dec();
   }
 
   constructor(options: { processMetrics?: boolean } = {}) {

@@ -46,7 +46,6 @@ const STATEMENT_CACHE = 256;
 const preparedStatements = new WeakMap<Connection, Map<string, Statement>>();
 
 export class SqliteClient extends BetterSqlite3Client {
-
   async _query(connection: Connection, query: Query): Promise<Query> {
     if (!query.sql) throw new Error('The query is empty');
     const started = Date.now();
