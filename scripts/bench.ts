@@ -772,7 +772,12 @@ async function main(): Promise<void> {
     const cpuMs = Number(figures[`3KB.c${bestC}.serverCpuMsPerSend`]);
     figures['3KB.bestSendsPerSecond'] = best;
     figures['3KB.bestConcurrency'] = bestC;
-    figures['3KB.targetMet'] = best >= 500 && p99 < 100;
+    // The target is both at once: the best rate among the levels whose p99 stays under 100 ms.
+    const within = CONCURRENCY.filter((c) => Number(figures[`3KB.c${c}.p99Ms`]) < 100);
+    const bestWithin = Math.max(0, ...within.map((c) => Number(figures[`3KB.c${c}.sendsPerSecond`] ?? 0)));
+    const bestWithinC = within.find((c) => Number(figures[`3KB.c${c}.sendsPerSecond`]) === bestWithin);
+    figures['3KB.bestSendsPerSecondWithP99Under100Ms'] = bestWithin;
+    figures['3KB.targetMet'] = bestWithin >= 500;
     let ratios = '';
     if (floor) {
       // The floor of the keys the service ran with: two seals with the sealing key, two tokens with
@@ -787,7 +792,8 @@ async function main(): Promise<void> {
       ratios = `; server CPU ${cpuMs} ms/send = ${figures['3KB.serverCpuOverFloor']}x the cryptographic floor (2 seals with the ${figures.sealingKey} key, 2 tokens with the ${figures.tsaKey} key, 1 RSA-2048 verify = ${floorMs.toFixed(2)} ms, one core: ${ceiling}/s)`;
     }
     console.log(
-      `  ${section}: 3 KB best ${best} sends/s at c=${bestC}, p99 ${p99} ms (target 500/s and p99 < 100 ms: ${figures['3KB.targetMet'] ? 'met' : 'NOT met'})${ratios}`,
+      `  ${section}: 3 KB best ${best} sends/s at c=${bestC}, p99 ${p99} ms; with p99 < 100 ms: ` +
+        `${bestWithinC === undefined ? 'no level' : `${bestWithin} sends/s at c=${bestWithinC}`} (target 500/s with p99 < 100 ms: ${figures['3KB.targetMet'] ? 'met' : 'NOT met'})${ratios}`,
     );
   }
 
