@@ -144,7 +144,7 @@ const gateVerify: BenchSection = {
 
 const TSX_LOADER = pathToFileURL(path.join(projectRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs')).href;
 const PG_ADMIN_URL = process.env.EPOST_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const CONCURRENCY = [1, 4, 16, 64];
+const CONCURRENCY = [1, 4, 8, 16, 64];
 /** Request sizes: the "3 KB" one is the smallest signed request (an RSA-2048 token alone is 1.3 KB). */
 const SIZES = [
   { label: '3KB', targetBytes: 3 * 1024 },
@@ -156,8 +156,8 @@ const SIZES = [
  * before) is spread over enough sends; ~4 minutes in all with --pg.
  */
 const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
-  '3KB': { 1: 200, 4: 400, 16: 800, 64: 1200 },
-  '100KB': { 1: 60, 4: 120, 16: 240, 64: 320 },
+  '3KB': { 1: 200, 4: 400, 8: 600, 16: 800, 64: 1200 },
+  '100KB': { 1: 60, 4: 120, 8: 160, 16: 240, 64: 320 },
 };
 const TTL_SECONDS = 3000;
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
