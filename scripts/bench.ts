@@ -1,4 +1,7 @@
-// npm run bench [-- --only <section>] [--iterations <n>] [--pg] [--profile]: performance measurements,
+// npm run bench [-- --only <section>] [--iterations <n>] [--pg] [--profile] [--levels 16,64] [--sizes 3KB] [--scale 4]
+// [--rounds 3]: performance measurements (--levels and --sizes narrow the throughput sections for a
+// quick A/B, --scale multiplies the sends per level, --rounds runs each throughput section that many
+// times on a fresh service and keeps the median of every figure, the machine being shared),
 // printed and written as JSON to bench-results/ (with an SVG chart of throughput against
 // concurrency). Each section is one entry of SECTIONS (name, description, run); a section returns
 // its figures as a flat object. The default run (gate-verify, cost-floor, throughput-sqlite) takes
@@ -159,6 +162,13 @@ const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
   '3KB': { 1: 200, 4: 400, 8: 600, 16: 800, 64: 1200 },
   '100KB': { 1: 60, 4: 120, 8: 160, 16: 240, 64: 320 },
 };
+/**
+ * Unmeasured sends before the first level: a service runs for days, and V8 optimises its hot
+ * functions only after thousands of calls. With 40 warm-up sends, the first level measured was
+ * still partly unoptimised code (16 in flight, same evening: 3.8–4.2 ms of server CPU per send
+ * after 1 500 warm-up sends, 5.2–5.9 ms after 40).
+ */
+const WARM_UP_SENDS = 1500;
 const TTL_SECONDS = 3000;
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -367,7 +377,7 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
     const runId = randomBytes(4).toString('hex');
     // Everything is signed before the first send, so the levels follow each other without idle
     // gaps (an idle keep-alive connection closed by the server would show up as ECONNRESET).
-    const warmUp = preSign(client, SIZES[0]!.targetBytes, 40, `warm-${runId}`);
+    const warmUp = preSign(client, SIZES[0]!.targetBytes, WARM_UP_SENDS, `warm-${runId}`);
     const signed = new Map(
       SIZES.flatMap((size) =>
         CONCURRENCY.flatMap((c) => [
@@ -377,7 +387,7 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
       ),
     );
     // Warm-up (JIT, caches, connections), not measured.
-    await drive(service.baseUrl, tlsCaPem, warmUp, 4);
+    await drive(service.baseUrl, tlsCaPem, warmUp, 16);
     for (const size of SIZES) {
       for (const concurrency of CONCURRENCY) {
         const requests = signed.get(`${size.label}.c${concurrency}`)!;
@@ -695,7 +705,7 @@ function throughputChart(results: Record<string, Figures>): string | undefined {
   const maxY = Math.max(10, ...series.flatMap((s) => s.points));
   const step = 10 ** Math.floor(Math.log10(maxY));
   const top = Math.ceil(maxY / step) * step;
-  const x = (i: number) => m.left + (plotW * i) / (CONCURRENCY.length - 1);
+  const x = (i: number) => m.left + (plotW * i) / Math.max(1, CONCURRENCY.length - 1);
   const y = (v: number) => m.top + plotH - (plotH * v) / top;
   const colours = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
   const parts: string[] = [
@@ -725,13 +735,70 @@ function throughputChart(results: Record<string, Figures>): string | undefined {
   return `${parts.join('\n')}\n`;
 }
 
+/**
+ * The section run `rounds` times, each figure the median of its rounds (the lower middle for an even
+ * count, so every figure is one that was measured), errors summed; with the range of sends per
+ * second beside it.
+ */
+async function medianOfRounds(rounds: number, run: () => Promise<Figures>): Promise<Figures> {
+  const all: Figures[] = [];
+  for (let i = 0; i < rounds; i++) {
+    if (rounds > 1) console.log(`  round ${i + 1} of ${rounds}`);
+    all.push(await run());
+  }
+  if (rounds === 1) return all[0]!;
+  const merged: Figures = { rounds };
+  for (const key of Object.keys(all[0]!)) {
+    const values = all.map((f) => f[key]).filter((v) => v !== undefined);
+    if (!values.every((v) => typeof v === 'number')) {
+      merged[key] = values[0]!;
+      continue;
+    }
+    const sorted = (values as number[]).slice().sort((a, b) => a - b);
+    // An error in any round must show.
+    if (key.endsWith('.errors')) {
+      merged[key] = sorted.reduce((a, b) => a + b, 0);
+      continue;
+    }
+    merged[key] = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    if (key.endsWith('.sendsPerSecond')) merged[`${key}.range`] = `${sorted[0]}–${sorted[sorted.length - 1]}`;
+  }
+  return merged;
+}
+
 /** Sections in the order they run; add new ones here. */
 const SECTIONS: BenchSection[] = [gateVerify, costFloor, throughputSqlite, throughputPg, profileSection];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, iterations: { type: 'string' }, pg: { type: 'boolean' }, profile: { type: 'boolean' } },
+    options: {
+      only: { type: 'string' },
+      iterations: { type: 'string' },
+      pg: { type: 'boolean' },
+      profile: { type: 'boolean' },
+      levels: { type: 'string' },
+      sizes: { type: 'string' },
+      scale: { type: 'string' },
+      rounds: { type: 'string' },
+    },
   });
+  if (values.levels) {
+    const levels = values.levels.split(',').map(Number);
+    if (levels.some((c) => !CONCURRENCY.includes(c))) throw new Error(`--levels takes some of ${CONCURRENCY.join(',')}`);
+    CONCURRENCY.splice(0, CONCURRENCY.length, ...levels);
+  }
+  const rounds = values.rounds ? Number(values.rounds) : 1;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a positive integer');
+  if (values.scale) {
+    const scale = Number(values.scale);
+    if (!(scale > 0)) throw new Error('--scale takes a positive number');
+    for (const levels of Object.values(SENDS_PER_LEVEL)) for (const c of Object.keys(levels)) levels[Number(c)] = Math.ceil(levels[Number(c)]! * scale);
+  }
+  if (values.sizes) {
+    const labels = values.sizes.split(',');
+    if (labels.some((l) => !SIZES.some((s) => s.label === l))) throw new Error(`--sizes takes some of ${SIZES.map((s) => s.label).join(',')}`);
+    SIZES.splice(0, SIZES.length, ...SIZES.filter((s) => labels.includes(s.label)));
+  }
   const iterations = values.iterations ? Number(values.iterations) : 1000;
   if (!Number.isInteger(iterations) || iterations < 1) throw new Error('--iterations takes a positive integer');
   const pg = values.pg ?? false;
@@ -744,7 +811,9 @@ async function main(): Promise<void> {
   try {
     for (const section of selected) {
       console.log(`${section.name}: ${section.description}`);
-      const figures = await section.run({ iterations, workDir, pg, profile });
+      const figures = section.name.startsWith('throughput-')
+        ? await medianOfRounds(rounds, () => section.run({ iterations, workDir, pg, profile }))
+        : await section.run({ iterations, workDir, pg, profile });
       results[section.name] = figures;
       for (const [key, value] of Object.entries(figures)) {
         if (typeof value === 'string' && value.length > 120) continue; // the profile tables were printed above
