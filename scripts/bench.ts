@@ -169,6 +169,8 @@ const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
  * after 1 500 warm-up sends, 5.2–5.9 ms after 40).
  */
 const WARM_UP_SENDS = 1500;
+/** Sends measured under the profiler (after the warm-up), at 16 in flight. */
+const PROFILED_SENDS = 2000;
 const TTL_SECONDS = 3000;
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -547,7 +549,10 @@ const costFloor: BenchSection = {
 };
 
 /** Self time per function and per origin (our folder, library, Node internals) from a .cpuprofile. */
-export function summariseCpuProfile(profile: CpuProfile, top = 25): { totalMs: number; functions: ProfileEntry[]; ourSteps: ProfileEntry[]; origins: ProfileEntry[] } {
+export function summariseCpuProfile(
+  profile: CpuProfile,
+  top = 25,
+): { totalMs: number; functions: ProfileEntry[]; ourSteps: ProfileEntry[]; ourInclusive: ProfileEntry[]; origins: ProfileEntry[] } {
   const selfMicros = new Map<number, number>();
   // timeDeltas[i] is the time since the previous sample; it is charged to the sample that ends it.
   for (let i = 0; i < profile.samples.length; i++) {
@@ -579,28 +584,37 @@ export function summariseCpuProfile(profile: CpuProfile, top = 25): { totalMs: n
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const nodeById = new Map(profile.nodes.map((n) => [n.id, n]));
   const byOurStep = new Map<string, number>();
+  // And inclusive: each function of ours charged with all the time spent under it (once per sample,
+  // however deep it recurses), so a step like sealing shows its whole cost, libraries included.
+  const ourInclusive = new Map<string, number>();
   for (const [id, micros] of selfMicros) {
     const own = nodeById.get(id)!;
     if (own.callFrame.functionName === '(idle)' || micros === 0) continue;
-    let at: number | undefined = id;
-    let step = '(no frame of ours on the stack)';
-    while (at !== undefined) {
+    let step: string | undefined;
+    const onStack = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const { url, functionName, lineNumber } = nodeById.get(at)!.callFrame;
       const short = shortUrl(url);
-      if (short.startsWith('app/') || short.startsWith('scripts/')) {
-        step = `${functionName || '(anonymous)'} ${short}${lineNumber > 0 ? `:${lineNumber + 1}` : ''}`;
-        break;
-      }
-      at = parent.get(at);
+      if (!short.startsWith('app/') && !short.startsWith('scripts/')) continue;
+      const name = `${functionName || '(anonymous)'} ${short}${lineNumber > 0 ? `:${lineNumber + 1}` : ''}`;
+      step ??= name;
+      onStack.add(name);
     }
+    step ??= '(no frame of ours on the stack)';
     byOurStep.set(step, (byOurStep.get(step) ?? 0) + micros);
+    for (const name of onStack) ourInclusive.set(name, (ourInclusive.get(name) ?? 0) + micros);
   }
   const entries = (m: Map<string, number>, n: number) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([name, micros]) => ({ name, ms: Number((micros / 1000).toFixed(1)), percent: Number(((100 * micros) / total).toFixed(1)) }));
-  return { totalMs: Number((total / 1000).toFixed(1)), functions: entries(byFunction, top), ourSteps: entries(byOurStep, top), origins: [...entries(byOrigin, 30), { name: '(idle, not counted)', ms: Number((idle / 1000).toFixed(1)), percent: 0 }] };
+  return {
+    totalMs: Number((total / 1000).toFixed(1)),
+    functions: entries(byFunction, top),
+    ourSteps: entries(byOurStep, top),
+    ourInclusive: entries(ourInclusive, top),
+    origins: [...entries(byOrigin, 30), { name: '(idle, not counted)', ms: Number((idle / 1000).toFixed(1)), percent: 0 }] };
 }
 
 interface CpuProfile {
@@ -651,8 +665,9 @@ const profileSection: BenchSection = {
     try {
       const { client, tlsCaPem } = await senderFor(service);
       const runId = randomBytes(4).toString('hex');
-      warmUpSends = (await drive(service.baseUrl, tlsCaPem, preSign(client, 3 * 1024, 40, `prof-warm-${runId}`), 4)).ok;
-      result = await drive(service.baseUrl, tlsCaPem, preSign(client, 3 * 1024, 400, `prof-${runId}`), 16);
+      // Steady state, as the throughput sections: module loading and V8's first tiers become a small share.
+      warmUpSends = (await drive(service.baseUrl, tlsCaPem, preSign(client, 3 * 1024, WARM_UP_SENDS, `prof-warm-${runId}`), 16)).ok;
+      result = await drive(service.baseUrl, tlsCaPem, preSign(client, 3 * 1024, PROFILED_SENDS, `prof-${runId}`), 16);
     } finally {
       https.globalAgent = previousAgent;
       agent.destroy();
@@ -673,6 +688,10 @@ const profileSection: BenchSection = {
     for (const fn of summary.functions) console.log(`    ${String(fn.ms).padStart(9)} ms ${String(fn.percent).padStart(5)} %  ${fn.name}`);
     console.log('  self time charged to the innermost function of ours on the stack:');
     for (const fn of summary.ourSteps) console.log(`    ${String(fn.ms).padStart(9)} ms ${String(fn.percent).padStart(5)} %  ${fn.name}`);
+    // Per send: synchronous time only (an await ends a function's stack), warm-up sends included.
+    const perSend = (ms: number) => (ms / Math.max(1, result.ok + warmUpSends)).toFixed(3);
+    console.log('  inclusive time of our functions (their libraries included), and per send:');
+    for (const fn of summary.ourInclusive) console.log(`    ${String(fn.ms).padStart(9)} ms ${String(fn.percent).padStart(5)} %  ${perSend(fn.ms)} ms/send  ${fn.name}`);
     return {
       sends: result.ok,
       errors: Object.values(result.errors).reduce((a, b) => a + b, 0),
@@ -683,6 +702,7 @@ const profileSection: BenchSection = {
       origins: JSON.stringify(summary.origins),
       topFunctions: JSON.stringify(summary.functions),
       ourSteps: JSON.stringify(summary.ourSteps),
+      ourInclusive: JSON.stringify(summary.ourInclusive),
     };
   },
 };
