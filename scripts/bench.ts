@@ -766,12 +766,17 @@ async function medianOfRounds(rounds: number, run: () => Promise<Figures>): Prom
     if (rounds > 1) console.log(`  round ${i + 1} of ${rounds}`);
     all.push(await run());
   }
-  if (rounds === 1) return all[0]!;
-  const merged: Figures = { rounds };
-  for (const key of Object.keys(all[0]!)) {
+  return rounds === 1 ? all[0]! : mergeRounds(all);
+}
+
+/** Figures of several rounds as one: medians, errors summed, the other values as they differ. */
+export function mergeRounds(all: Figures[]): Figures {
+  const merged: Figures = { rounds: all.length };
+  // Every key of every round: a figure only some rounds have (errorKinds) must not be lost.
+  for (const key of new Set(all.flatMap((f) => Object.keys(f)))) {
     const values = all.map((f) => f[key]).filter((v) => v !== undefined);
     if (!values.every((v) => typeof v === 'number')) {
-      merged[key] = values[0]!;
+      merged[key] = [...new Set(values.map(String))].join(' | ');
       continue;
     }
     const sorted = (values as number[]).slice().sort((a, b) => a - b);
@@ -910,7 +915,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+// Run as a script, not when a test imports its helpers.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,60 @@
+// The bench's own arithmetic: how rounds become one figure, and how a CPU profile is charged to our
+// functions. The figures of docs/PERFORMANCE.md rest on both.
+import { expect } from 'chai';
+import { mergeRounds, summariseCpuProfile } from '../../scripts/bench.js';
+
+describe('bench: rounds merged into one result', () => {
+  it('keeps the median of each figure (a measured one for an even count) and the range of sends per second', () => {
+    const merged = mergeRounds([
+      { backend: 'sqlite', '3KB.c16.sendsPerSecond': 450, '3KB.c16.p99Ms': 79 },
+      { backend: 'sqlite', '3KB.c16.sendsPerSecond': 269, '3KB.c16.p99Ms': 111 },
+      { backend: 'sqlite', '3KB.c16.sendsPerSecond': 379, '3KB.c16.p99Ms': 78 },
+      { backend: 'sqlite', '3KB.c16.sendsPerSecond': 300, '3KB.c16.p99Ms': 90 },
+    ]);
+    expect(merged).to.deep.include({
+      rounds: 4,
+      backend: 'sqlite',
+      '3KB.c16.sendsPerSecond': 300,
+      '3KB.c16.sendsPerSecond.range': '269–450',
+      '3KB.c16.p99Ms': 79,
+    });
+  });
+
+  it('sums errors and keeps an error kind that only one round saw', () => {
+    const merged = mergeRounds([
+      { '3KB.c64.errors': 0 },
+      { '3KB.c64.errors': 2, '3KB.c64.errorKinds': '{"ECONNRESET":2}' },
+      { '3KB.c64.errors': 0 },
+    ]);
+    expect(merged['3KB.c64.errors']).to.equal(2);
+    expect(merged['3KB.c64.errorKinds']).to.equal('{"ECONNRESET":2}');
+  });
+});
+
+describe('bench: CPU profile summary', () => {
+  // root → seal (ours) → sign (a library) → seal again (recursion) → token (ours); self times in µs.
+  const frame = (id: number, functionName: string, url: string, children: number[] = []) => ({ id, callFrame: { functionName, url, lineNumber: 0 }, children });
+  const ours = (file: string) => new URL(`../../app/${file}`, import.meta.url).href;
+  const profile = {
+    nodes: [
+      frame(1, '(root)', '', [2, 6]),
+      frame(2, 'seal', ours('proofs/seal.ts'), [3]),
+      frame(3, 'sign', 'node:internal/crypto/sig', [4]),
+      frame(4, 'seal', ours('proofs/seal.ts'), [5]),
+      frame(5, 'token', ours('timestamp/authority.ts')),
+      frame(6, '(garbage collector)', ''),
+    ],
+    // Each sample's time is the next delta: 2 ms in seal, 3 in sign, 4 in token, 1 in GC.
+    samples: [2, 3, 5, 6],
+    timeDeltas: [0, 2000, 3000, 4000, 1000],
+  };
+
+  it('charges each function of ours with the time under it, once per sample however deep it recurses', () => {
+    const summary = summariseCpuProfile(profile);
+    expect(summary.totalMs).to.equal(10);
+    const inclusive = Object.fromEntries(summary.ourInclusive.map((e) => [e.name.split(' ')[0], e.ms]));
+    expect(inclusive).to.deep.equal({ seal: 9, token: 4 });
+    const innermost = Object.fromEntries(summary.ourSteps.map((e) => [e.name.split(' ')[0], e.ms]));
+    expect(innermost).to.deep.equal({ seal: 5, token: 4, '(no': 1 });
+  });
+});
