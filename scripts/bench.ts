@@ -614,7 +614,8 @@ export function summariseCpuProfile(
     functions: entries(byFunction, top),
     ourSteps: entries(byOurStep, top),
     ourInclusive: entries(ourInclusive, top),
-    origins: [...entries(byOrigin, 30), { name: '(idle, not counted)', ms: Number((idle / 1000).toFixed(1)), percent: 0 }] };
+    origins: [...entries(byOrigin, 30), { name: '(idle, not counted)', ms: Number((idle / 1000).toFixed(1)), percent: 0 }],
+  };
 }
 
 interface CpuProfile {
