@@ -4,7 +4,10 @@
 // connection's write lock. SQLite's busy handler would sleep on the event loop, stalling every
 // request of the process (and, with two handles in one process, waiting for itself until the
 // timeout). So the handler is off and a busy statement is retried here, asynchronously, with the
-// same patience SQLite's handler had.
+// same patience SQLite's handler had. For that wait to be possible at all, a transaction takes the
+// write lock when it begins (BEGIN IMMEDIATE; knex says BEGIN): a deferred one that read first and
+// writes after another connection committed fails with SQLITE_BUSY_SNAPSHOT, which no wait cures
+// (its snapshot is stale), and every transaction of ours writes.
 import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 
@@ -74,7 +77,7 @@ function execute(client: SqliteClient, connection: Connection, query: Query): Qu
   // the ROLLBACK (TO SAVEPOINT) knex then sends has nothing left to undo. Answering it as done lets
   // the original error reach the caller instead of "no transaction is active".
   if (!connection.inTransaction && /^ROLLBACK/i.test(query.sql)) return query;
-  const statement = prepared(connection, query.sql);
+  const statement = prepared(connection, /^BEGIN;?$/i.test(query.sql) ? 'BEGIN IMMEDIATE' : query.sql);
   const bindings = client._formatBindings(query.bindings);
   if (statement.reader) {
     query.response = statement.all(bindings);

@@ -118,6 +118,35 @@ describe('group commit on SQLite', function () {
     expect(await db('units').pluck('id')).to.deep.equal(['after']);
   });
 
+  it('a transaction that reads, then writes after another connection committed, waits its turn instead of failing', async () => {
+    // What failed as "database is locked" (SQLITE_BUSY_SNAPSHOT) when transactions began deferred:
+    // an administrative change reading first while the service committed.
+    await db('units').insert({ id: 'existing', note: 'n' });
+    const other = await openDatabase({ dbFile: path.join(dir, 'epost.sqlite'), databaseUrl: undefined });
+    try {
+      let proceed!: () => void;
+      let hasRead!: () => void;
+      const read = new Promise<void>((done) => (hasRead = done));
+      const reader = db.transaction(async (trx) => {
+        const seen = await trx('units').pluck('id');
+        hasRead();
+        await new Promise<void>((go) => (proceed = go));
+        await trx('units').insert({ id: 'after-read', note: String(seen.length) });
+      });
+      await read;
+      // The other connection commits a write while the first transaction is open.
+      const writer = other('units').insert({ id: 'concurrent', note: 'n' }).then(() => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+      proceed();
+      await Promise.all([reader, writer]);
+      expect(await db('units').orderBy('id').pluck('id')).to.deep.equal(['after-read', 'concurrent', 'existing']);
+      // The reader saw the table as it was when it began: nothing slipped in between its read and its write.
+      expect(await db('units').where({ id: 'after-read' }).first('note')).to.deep.equal({ note: '1' });
+    } finally {
+      await other.destroy();
+    }
+  });
+
   it('a unit waiting for another connection\'s write lock waits without stalling the event loop, then commits', async () => {
     const other = await openDatabase({ dbFile: path.join(dir, 'epost.sqlite'), databaseUrl: undefined });
     try {
