@@ -447,7 +447,10 @@ function keyDescription(key: crypto.KeyObject): string {
 
 const throughputSqlite: BenchSection = {
   name: 'throughput-sqlite',
-  description: `complete WS-Security-signed sends over HTTPS (keep-alive), embedded defaults (SQLite WAL, synchronous=FULL), concurrency ${CONCURRENCY.join('/')}`,
+  // Read when the section runs, after --levels has narrowed CONCURRENCY.
+  get description() {
+    return `complete WS-Security-signed sends over HTTPS (keep-alive), embedded defaults (SQLite WAL, synchronous=FULL), concurrency ${CONCURRENCY.join('/')}`;
+  },
   run: ({ workDir }) => throughput('sqlite', workDir),
 };
 

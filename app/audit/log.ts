@@ -183,7 +183,8 @@ export class AuditLog {
     const { db } = this.#o;
     return db.transaction(async (trx) => {
       // The row lock on the log head: one sealer at a time across instances. A no-op UPDATE rather
-      // than SELECT … FOR UPDATE, so that SQLite too takes its write lock first (waiting, not failing).
+      // than SELECT … FOR UPDATE, which SQLite does not have (there the transaction already holds the
+      // write lock from its BEGIN IMMEDIATE).
       await trx('audit_log_head').where({ id: 1 }).update({ tree_size: trx.raw('??', ['tree_size']) });
       const head = await trx('audit_log_head').where({ id: 1 }).first('tree_size');
       if (!head) throw new Error('the processing log head row is missing');

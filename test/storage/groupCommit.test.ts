@@ -1,8 +1,9 @@
 // Group commit and the SQLite client (app/storage/groupCommit.ts, app/storage/sqliteClient.ts), on a
 // real SQLite file opened as the service opens it: sends arriving together share one durable commit,
 // each in a savepoint of its own; a failing one rolls back alone; nobody hears of success before the
-// commit; a failed commit keeps nothing of anyone; and waiting for another connection's write lock
-// never stalls the event loop.
+// commit; a failed commit keeps nothing of anyone; a transaction that reads before it writes waits
+// for another connection's commit instead of failing; and waiting for another connection's write
+// lock never stalls the event loop.
 import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
