@@ -11,6 +11,7 @@
 // numbers them under a row lock on audit_log_head (one sealer at a time across instances) and never
 // leaves a hole; a record committed late simply gets the next number.
 import fs from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { EpostConfig } from '../config/index.js';
 import { EpostError } from '../errors/index.js';
 import { pkiLayout } from '../pki/index.js';
@@ -69,8 +70,12 @@ export interface RecordFilter {
   limit?: number | undefined;
 }
 
-/** Records numbered per sealer transaction: bounds how long one transaction holds the database. */
-const SEQUENCE_BATCH = 2000;
+/**
+ * Records numbered per sealer transaction: bounds how long one transaction holds the database (and,
+ * on SQLite, whose statements run on the event loop, the process). With 2 000, a seal under load held
+ * both workers' sends long enough to show in the p99 (bench, 16 in flight: 87–103 ms, 74–85 with 250).
+ */
+const SEQUENCE_BATCH = 250;
 /** Rows per multi-row statement: well under SQLite's and PostgreSQL's bound-parameter limits. */
 const ROWS_PER_STATEMENT = 400;
 
@@ -172,7 +177,8 @@ export class AuditLog {
   sealNow(): Promise<SignedTreeHead | undefined> {
     const run = this.#running.then(async () => {
       this.#appendedSinceSeal = 0;
-      while ((await this.#sequencePending()) === SEQUENCE_BATCH);
+      // Requests waiting for the event loop (and the other instances, for the database) go between batches.
+      while ((await this.#sequencePending()) === SEQUENCE_BATCH) await nextTurn();
       return this.#signTreeHead();
     });
     this.#running = run.catch(() => undefined);

@@ -158,6 +158,19 @@ describe(`processing log (HTTPS, ${testBackend}, development PKI)`, function () 
       await service.ctx.db.transaction((trx) => service.ctx.audit.append(trx, { ...step, details: { change: 'committed' } }));
       expect((await recordsAfter(service.ctx.db, before)).map((r) => JSON.parse(r.details).change)).to.deep.equal(['committed']);
     });
+
+    it('a backlog larger than one sealer transaction (250 records) is numbered in several, without a hole, under one tree head', async () => {
+      await service.ctx.audit.sealNow();
+      const step = (n: number) => ({ operation: 'AdministrativeChange' as const, outcome: 'completed' as const, executor: 'test', details: { change: `backlog ${n}` } });
+      await service.ctx.db.transaction((trx) => service.ctx.audit.append(trx, Array.from({ length: 751 }, (_, n) => step(n))));
+      const head = await service.ctx.audit.sealNow();
+      const seqs = (await service.ctx.db('audit_records').orderBy('id').select('seq')).map((r) => r.seq);
+      expect(seqs.every((seq) => seq !== null), 'every record numbered').to.equal(true);
+      expect(seqs.map(Number)).to.deep.equal(seqs.map((_, i) => i));
+      expect(head?.treeSize).to.equal(seqs.length);
+      const verified = await runAudit(service, ['verify']);
+      expect(verified.status, verified.stdout + verified.stderr).to.equal(0);
+    });
   });
 
   describe('signed tree heads and proofs, checked without our code', () => {
