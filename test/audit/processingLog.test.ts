@@ -164,7 +164,7 @@ describe(`processing log (HTTPS, ${testBackend}, development PKI)`, function () 
       const step = (n: number) => ({ operation: 'AdministrativeChange' as const, outcome: 'completed' as const, executor: 'test', details: { change: `backlog ${n}` } });
       await service.ctx.db.transaction((trx) => service.ctx.audit.append(trx, Array.from({ length: 751 }, (_, n) => step(n))));
       const head = await service.ctx.audit.sealNow();
-      const seqs = (await service.ctx.db('audit_records').orderBy('id').select('seq')).map((r) => r.seq);
+      const seqs = (await service.ctx.db('audit_records').orderBy('seq').select('seq')).map((r) => r.seq);
       expect(seqs.every((seq) => seq !== null), 'every record numbered').to.equal(true);
       expect(seqs.map(Number)).to.deep.equal(seqs.map((_, i) => i));
       expect(head?.treeSize).to.equal(seqs.length);
