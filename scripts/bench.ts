@@ -320,6 +320,12 @@ interface LoadResult {
   latenciesMs: number[];
 }
 
+/** A load's failures as figures: their count and, when there were any, the count of each kind. */
+function errorFigures(errors: Record<string, number>, prefix = ''): Figures {
+  const count = Object.values(errors).reduce((a, b) => a + b, 0);
+  return { [`${prefix}errors`]: count, ...(count > 0 ? { [`${prefix}errorKinds`]: JSON.stringify(errors) } : {}) };
+}
+
 /** Posts the requests with `concurrency` in flight at any time; every answer must carry a RegisteredMailId. */
 async function drive(baseUrl: string, tlsCaPem: string, requests: Buffer[], concurrency: number): Promise<LoadResult> {
   let next = 0;
@@ -414,12 +420,11 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         figures[`${key}.p99Ms`] = Number(percentile(sorted, 99).toFixed(1));
         figures[`${key}.serverCpuMsPerSend`] = Number(((cpuSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
         figures[`${key}.clientCpuMsPerSend`] = Number((clientCpuMs / Math.max(1, result.ok)).toFixed(2));
-        figures[`${key}.errors`] = Object.values(result.errors).reduce((a, b) => a + b, 0);
+        Object.assign(figures, errorFigures(result.errors, `${key}.`));
         // Group commit at work: how many sends shared each durable commit (the service's own counters).
         const commitsAfter = await commitCounters(service.baseUrl, tlsCaPem);
         const commits = commitsAfter.commits - commitsBefore.commits;
         if (commits > 0) figures[`${key}.sendsPerCommit`] = Number(((commitsAfter.sends - commitsBefore.sends) / commits).toFixed(2));
-        if (Object.keys(result.errors).length > 0) figures[`${key}.errorKinds`] = JSON.stringify(result.errors);
         console.log(
           `  ${backend.padEnd(6)} ${size.label.padEnd(5)} c=${String(concurrency).padEnd(2)} ${String(figures[`${key}.sendsPerSecond`]).padStart(6)} sends/s  ` +
             `p50 ${figures[`${key}.p50Ms`]} ms  p95 ${figures[`${key}.p95Ms`]} ms  p99 ${figures[`${key}.p99Ms`]} ms  ` +
@@ -702,8 +707,7 @@ const profileSection: BenchSection = {
     for (const fn of summary.ourInclusive) console.log(`    ${String(fn.ms).padStart(9)} ms ${String(fn.percent).padStart(5)} %  ${perSend(fn.ms)} ms/send  ${fn.name}`);
     return {
       sends: result.ok,
-      errors: Object.values(result.errors).reduce((a, b) => a + b, 0),
-      ...(Object.keys(result.errors).length > 0 ? { errorKinds: JSON.stringify(result.errors) } : {}),
+      ...errorFigures(result.errors),
       sendsPerSecond: Number((result.ok / result.seconds).toFixed(1)),
       busyCpuMs: summary.totalMs,
       // Over every send of the profiled process (warm-up included); module loading is in it too.
