@@ -31,7 +31,7 @@ import { EpostError } from '../errors/index.js';
 import { assertStrongKey, parsePemCertificates, x509 } from '../pki/index.js';
 import { DER_NULL, ecdsaWithSHA256, id_sha256, sha256WithRSAEncryption } from './algorithms.js';
 import { ESSCertIDv2, ESSCertIDv2s, IssuerSerial, SigningCertificateV2, id_aa_signingCertificateV2 } from './ess.js';
-import { PreEncoded } from './preEncoded.js';
+import { DerTemplate, PreEncoded } from './preEncoded.js';
 
 /**
  * ePost development TSA policy. 2.999 is the joint ISO/ITU-T arc reserved for examples (X.660), so
@@ -51,6 +51,8 @@ export interface TimestampAuthority {
 export interface TimestampAuthorityOptions {
   /** TSA policy OID written in every token (default: EPOST_DEV_TSA_POLICY). */
   policy?: string;
+  /** The clock genTime is read from (tests pin it to reach every encoding length of the time). */
+  now?: () => Date;
 }
 
 /**
@@ -93,7 +95,13 @@ function requireTimestampingCertificate(cert: x509.X509Certificate): void {
 }
 
 export class BuiltInTimestampAuthority implements TimestampAuthority {
-  private constructor(private readonly signer: PreparedSigner) {}
+  /** Token parts by part and field lengths (see token). */
+  private readonly templates = new Map<string, DerTemplate>();
+
+  private constructor(
+    private readonly signer: PreparedSigner,
+    private readonly now: () => Date,
+  ) {}
 
   static async fromPem(certPem: string, keyPem: string, chainPems: string[] = [], options: TimestampAuthorityOptions = {}): Promise<BuiltInTimestampAuthority> {
     const [tsaCert] = parsePemCertificates([certPem], 'TSA certificate');
@@ -160,71 +168,86 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
         attribute(id_contentType, new asn1js.ObjectIdentifier({ value: id_ct_tstInfo })),
         Buffer.from(AsnConvert.serialize(new Attribute({ attrType: id_aa_signingCertificateV2, attrValues: [AsnConvert.serialize(signingCertificate)] }))),
       ],
-    });
+    }, options.now ?? (() => new Date()));
   }
 
   async timestamp(imprintSha256: Buffer): Promise<Buffer> {
     if (!Buffer.isBuffer(imprintSha256) || imprintSha256.length !== 32) {
       throw new EpostError('InvalidRequest', 'A timestamp imprint must be a 32-byte SHA-256 digest');
     }
-    return this.token(imprintSha256, new Date(), randomSerialNumber());
+    return this.token(imprintSha256, this.now(), randomSerialNumber());
   }
 
   /**
-   * The token, assembled from asn1js blocks around the pre-encoded constant parts: the fields and
-   * their order are those of the RFC 3161 / RFC 5652 structures in @peculiar/asn1-tsp and
-   * asn1-cms (whose object model encoded the same bytes at about twice the cost per token).
+   * The token. asn1js encodes its variable fields (imprint, serial, genTime, signing time, message
+   * digest, signature); everything around them, the containers' tags and lengths included, comes
+   * from templates that asn1js encoded once around placeholders of the same lengths. Serial,
+   * genTime and an ECDSA signature vary by a byte or two, so a handful of templates serve all tokens.
    */
   private token(imprintSha256: Buffer, genTime: Date, serialNumber: ArrayBuffer): Buffer {
-    const s = this.signer;
-    // TSTInfo (RFC 3161, 2.4.2); ordering FALSE is the DEFAULT and so not encoded, no nonce, no extensions.
-    const tstInfo = new asn1js.Sequence({
-      value: [
-        ...s.tstInfoHead,
-        new asn1js.Sequence({ value: [s.sha256, new asn1js.OctetString({ valueHex: imprintSha256 })] }), // messageImprint
-        new asn1js.Integer({ valueHex: serialNumber }),
-        new asn1js.GeneralizedTime({ valueDate: genTime }),
-        s.accuracy,
-        s.tsaName,
-      ],
-    });
-    const eContent = Buffer.from(tstInfo.toBER(false));
+    const imprint = der(new asn1js.OctetString({ valueHex: imprintSha256 }));
+    const serial = der(new asn1js.Integer({ valueHex: serialNumber }));
+    const time = der(new asn1js.GeneralizedTime({ valueDate: genTime }));
+    const signingTime = Buffer.from(AsnSerializer.serialize(new SigningTime(genTime)));
 
-    // DER orders a SET OF by the encodings of its elements; verifiers (OpenSSL) re-encode to check.
-    const signedAttrs = [
-      ...s.constantAttributes,
-      attribute(id_signingTime, AsnSerializer.toASN(new SigningTime(genTime))),
-      attribute(id_messageDigest, new asn1js.OctetString({ valueHex: createHash('sha256').update(eContent).digest() })),
-    ]
-      .sort(Buffer.compare)
-      .map((der) => new PreEncoded(der));
+    const eContent = this.template('tstInfo', [imprint, serial, time], ([i, n, t]) => this.tstInfo(i!, n!, t!)).fill();
+    const messageDigest = der(new asn1js.OctetString({ valueHex: createHash('sha256').update(eContent).digest() }));
     // The signature covers the attributes as a SET OF (RFC 5652, 5.4); the SignerInfo carries them [0] IMPLICIT.
-    const toBeSigned = Buffer.from(new asn1js.Set({ value: signedAttrs }).toBER(false));
-    const signature =
-      s.keyType === 'rsa'
-        ? sign('sha256', toBeSigned, s.key)
-        : sign('sha256', toBeSigned, { key: s.key, dsaEncoding: 'der' });
+    const toBeSigned = this.template('signedAttrs', [signingTime, messageDigest], ([st, md]) => der(new asn1js.Set({ value: this.signedAttrs(st!, md!) }))).fill();
+    const s = this.signer;
+    const signatureValue = s.keyType === 'rsa' ? sign('sha256', toBeSigned, s.key) : sign('sha256', toBeSigned, { key: s.key, dsaEncoding: 'der' });
+    const signature = der(new asn1js.OctetString({ valueHex: signatureValue }));
 
-    const signerInfo = new asn1js.Sequence({
-      value: [
-        ...s.signerInfoHead,
-        new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: signedAttrs }),
-        s.signatureAlgorithm,
-        new asn1js.OctetString({ valueHex: signature }),
-      ],
-    });
-    const signedData = new asn1js.Sequence({
-      value: [
-        ...s.signedDataHead,
-        new asn1js.Sequence({ value: [s.eContentType, explicit(0, new asn1js.OctetString({ valueHex: eContent }))] }), // encapContentInfo
-        s.certificates,
-        new asn1js.Set({ value: [signerInfo] }), // signerInfos
-      ],
-    });
-    // ContentInfo { contentType id-signedData, content [0] EXPLICIT SignedData }
-    const token = new asn1js.Sequence({ value: [s.contentType, explicit(0, signedData)] });
-    return Buffer.from(token.toBER(false));
+    return this.template('token', [imprint, serial, time, signingTime, messageDigest, signature], ([i, n, t, st, md, sig]) =>
+      this.contentInfo(this.tstInfo(i!, n!, t!), this.signedAttrs(st!, md!), sig!),
+    ).fill();
   }
+
+  /** The template of a part for fields of these lengths, encoded on first use; returned holding the fields. */
+  private template(part: string, fields: Buffer[], encode: (placeholders: PreEncoded[]) => Buffer): FilledTemplate {
+    const key = `${part}:${fields.map((f) => f.length).join(',')}`;
+    let template = this.templates.get(key);
+    if (!template) {
+      template = DerTemplate.encode(fields.map((f) => f.length), encode);
+      // Only a handful of length combinations occur; the bound guards the memory against a surprise.
+      if (this.templates.size < 64) this.templates.set(key, template);
+    }
+    return { fill: () => template.fill(fields) };
+  }
+
+  /** TSTInfo (RFC 3161, 2.4.2): ordering FALSE is the DEFAULT and so not encoded; no nonce, no extensions. */
+  private tstInfo(imprint: PreEncoded, serial: PreEncoded, genTime: PreEncoded): Buffer {
+    const s = this.signer;
+    const messageImprint = new asn1js.Sequence({ value: [s.sha256, imprint] });
+    return der(new asn1js.Sequence({ value: [...s.tstInfoHead, messageImprint, serial, genTime, s.accuracy, s.tsaName] }));
+  }
+
+  /** The signed attributes in DER order: a SET OF is ordered by its elements' encodings (verifiers such as OpenSSL re-encode to check). */
+  private signedAttrs(signingTime: PreEncoded, messageDigest: PreEncoded): PreEncoded[] {
+    return [...this.signer.constantAttributes, attribute(id_signingTime, signingTime), attribute(id_messageDigest, messageDigest)]
+      .sort(Buffer.compare)
+      .map((encoded) => new PreEncoded(encoded));
+  }
+
+  /** ContentInfo { id-signedData, [0] EXPLICIT SignedData } around TSTInfo, in the order of asn1-cms's structures. */
+  private contentInfo(tstInfo: Buffer, signedAttrs: PreEncoded[], signature: PreEncoded): Buffer {
+    const s = this.signer;
+    const signerInfo = new asn1js.Sequence({
+      value: [...s.signerInfoHead, new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: signedAttrs }), s.signatureAlgorithm, signature],
+    });
+    const encapContentInfo = new asn1js.Sequence({ value: [s.eContentType, explicit(0, new asn1js.OctetString({ valueHex: tstInfo }))] });
+    const signedData = new asn1js.Sequence({ value: [...s.signedDataHead, encapContentInfo, s.certificates, new asn1js.Set({ value: [signerInfo] })] });
+    return der(new asn1js.Sequence({ value: [s.contentType, explicit(0, signedData)] }));
+  }
+}
+
+interface FilledTemplate {
+  fill(): Buffer;
+}
+
+/** One block's DER as asn1js encodes it. */
+function der(value: asn1js.BaseBlock): Buffer {
+  return Buffer.from(value.toBER(false));
 }
 
 /** The DER of a block, encoded once by asn1js and written verbatim into every token. */

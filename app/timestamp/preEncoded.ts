@@ -1,6 +1,7 @@
 // DER the library encoded once, reused verbatim inside structures it encodes again. The built-in
 // TSA stamps every registered mail twice, and re-encoding its constant parts through the ASN.1
 // object model (the certificate above all) cost more than the signature itself.
+import { randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 
 /**
@@ -36,5 +37,41 @@ export class PreEncoded extends asn1js.BaseBlock {
   /** This block typed as the model object it stands for. */
   as<T>(): T {
     return this as unknown as T;
+  }
+}
+
+/**
+ * DER that asn1js encoded once around placeholder elements, filled again and again with elements of
+ * the same lengths: every tag and length stays asn1js's, and only the placeholders' bytes change.
+ * A placeholder is random bytes, found in the encoding by search; should one ever occur twice (or
+ * two overlap), the template is encoded again with other random bytes.
+ */
+export class DerTemplate {
+  private constructor(
+    private readonly bytes: Buffer,
+    private readonly offsets: number[],
+    private readonly lengths: number[],
+  ) {}
+
+  static encode(lengths: number[], encode: (placeholders: PreEncoded[]) => Buffer): DerTemplate {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const placeholders = lengths.map((length) => randomBytes(length));
+      const bytes = encode(placeholders.map((p) => new PreEncoded(p)));
+      const offsets = placeholders.map((p) => (bytes.indexOf(p) === bytes.lastIndexOf(p) ? bytes.indexOf(p) : -1));
+      const spans = offsets.map((offset, i) => [offset, offset + lengths[i]!] as const).sort((a, b) => a[0] - b[0]);
+      const disjoint = spans.every(([start], i) => start >= 0 && (i === 0 || start >= spans[i - 1]![1]));
+      if (disjoint) return new DerTemplate(bytes, offsets, lengths);
+    }
+    throw new Error('The placeholders of a DER template could not be told apart');
+  }
+
+  /** The encoding with these elements in the placeholders' places, in order. */
+  fill(elements: Uint8Array[]): Buffer {
+    const out = Buffer.from(this.bytes);
+    elements.forEach((element, i) => {
+      if (element.length !== this.lengths[i]) throw new Error(`Element ${i} of a DER template must be ${this.lengths[i]} bytes, not ${element.length}`);
+      out.set(element, this.offsets[i]);
+    });
+    return out;
   }
 }

@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import * as asn1js from 'asn1js';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
+import { TSTInfo } from '@peculiar/asn1-tsp';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -177,6 +181,48 @@ describe('timestamp: built-in RFC 3161 authority', () => {
       'InvalidSecurityToken',
       /does not belong/,
     );
+  });
+
+  // Tokens are filled into templates encoded for the lengths of their variable fields: a serial with
+  // or without a leading zero, a genTime with 0 to 3 fraction digits, a signingTime that turns
+  // GeneralizedTime in 2050, an ECDSA signature of 70 to 72 bytes. Every combination must still be DER.
+  it('encodes every token as DER, whatever the lengths of its serial, genTime, signing time and signature', async () => {
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    const times = [0, 10, 120, 123, 999].map((ms) => new Date(second + ms));
+    let now = times[0]!;
+    const pinned = await BuiltInTimestampAuthority.fromPem(pki.read(pki.layout.tsaCert), pki.read(pki.layout.tsaKey), [], { now: () => now });
+    const isDer = (der: Buffer): boolean => {
+      const parsed = asn1js.fromBER(der);
+      return parsed.offset === der.length && Buffer.from(parsed.result.toBER(false)).equals(der);
+    };
+    const signatureLengths = new Set<number>();
+    for (const time of [...times, new Date('2050-06-01T12:00:00.5Z')]) {
+      now = time;
+      const serialLengths = new Set<number>();
+      for (let i = 0; i < 64 && serialLengths.size < 2; i++) {
+        const imprint = sha256(`lengths ${time.toISOString()} ${i}`);
+        const token = await pinned.timestamp(imprint);
+        const signedData = AsnConvert.parse(AsnConvert.parse(token, ContentInfo).content, SignedData);
+        const tstInfoDer = Buffer.from(signedData.encapContentInfo.eContent!.single!.buffer);
+        const tstInfo = AsnConvert.parse(tstInfoDer, TSTInfo);
+        const signerInfo = signedData.signerInfos[0]!;
+        // DER throughout: asn1js re-encodes each level to the very same bytes (minimal lengths).
+        expect(isDer(token), `token at ${time.toISOString()}`).to.equal(true);
+        expect(isDer(tstInfoDer), `TSTInfo at ${time.toISOString()}`).to.equal(true);
+        expect(Buffer.from(AsnConvert.serialize(signedData)).equals(Buffer.from(AsnConvert.parse(token, ContentInfo).content)), 'SignedData re-encoded').to.equal(true);
+        expect(tstInfo.genTime.getTime()).to.equal(time.getTime());
+        expect(Buffer.from(tstInfo.messageImprint.hashedMessage.buffer).equals(imprint)).to.equal(true);
+        serialLengths.add(Buffer.from(tstInfo.serialNumber).length);
+        signatureLengths.add(signerInfo.signature.byteLength);
+        if (time.getUTCFullYear() < 2050 && serialLengths.size === 1 && i === 0) {
+          const openssl = opensslVerify(token, imprint);
+          expect(openssl.status, openssl.stderr).to.equal(0);
+          expect((await verifyTimestampToken(token, imprint, [pki.rootCaPem])).genTime.getTime()).to.equal(time.getTime());
+        }
+      }
+      expect([...serialLengths].sort(), `serial lengths at ${time.toISOString()}`).to.deep.equal([16, 17]);
+    }
+    expect(signatureLengths.size, 'ECDSA signatures of more than one length').to.be.greaterThan(1);
   });
 
   it('only stamps 32-byte SHA-256 imprints', async () => {
