@@ -19,7 +19,7 @@ import { describeForOperator } from './errors/index.js';
 import { EVIDENCE_NS, sealerFromConfig } from './proofs/index.js';
 import type { ServiceContext } from './registeredmail/context.js';
 import { purgeExpiredReplayKeys } from './registeredmail/replay.js';
-import { loadDataVault, openDatabase, transactionsFor } from './storage/index.js';
+import { loadDataVault, openDatabase, startWalCheckpointer, transactionsFor } from './storage/index.js';
 import { timestampAuthorityFromConfig } from './timestamp/index.js';
 
 export interface RunningService {
@@ -159,6 +159,8 @@ export async function startService(config: EpostConfig, options: StartOptions = 
   }, config.batchIntervalSeconds * 1000);
   batches.unref();
   ctx.audit.start();
+  // SQLite: the WAL is copied into the database file off the event loop (storage/checkpointer.ts).
+  const checkpointer = config.databaseUrl ? undefined : startWalCheckpointer(config.dbFile, (message) => logger.warn(message));
   return {
     ctx,
     server,
@@ -181,6 +183,7 @@ export async function startService(config: EpostConfig, options: StartOptions = 
       for (const s of [server, mtlsServer]) s.closeAllConnections();
       await closed;
       await ctx.audit.stop();
+      await checkpointer?.stop();
       await ctx.db.destroy();
     },
   };

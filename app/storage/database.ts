@@ -1,10 +1,12 @@
-// The database: SQLite by default (one file, WAL, synchronous=FULL so a commit survives a power cut),
+// The database: SQLite by default (one file, WAL, synchronous=FULL so a commit survives a power cut;
+// the running service copies the WAL into the file on a thread of its own, checkpointer.ts),
 // PostgreSQL when DATABASE_URL is set. The same knex migrations build both.
 import fs from 'node:fs';
 import path from 'node:path';
 import knexModule, { type Knex } from 'knex';
 import type { EpostConfig } from '../config/index.js';
 import { SqliteClient } from './sqliteClient.js';
+import { WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import * as m001 from '../../db/migrations/001_registered_mail.js';
 import * as m002 from '../../db/migrations/002_audit_log.js';
 import * as m003 from '../../db/migrations/003_ebox_readers.js';
@@ -51,7 +53,7 @@ function openSqlite(file: string): Database {
       max: 1,
       afterCreate: (conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
         try {
-          for (const pragma of ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 0']) conn.pragma(pragma);
+          for (const pragma of ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 0', `wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`]) conn.pragma(pragma);
           done(null, conn);
         } catch (err) {
           done(err as Error, conn);

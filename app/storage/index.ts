@@ -3,3 +3,4 @@ export { DataVault, loadDataVault, type Sealed } from './vault.js';
 export { isUniqueViolation } from './constraints.js';
 export { openFromStorage, readDocument, sealForStorage, storeDocument, type SealedColumns } from './documents.js';
 export { transactionsFor, type Transactions } from './groupCommit.js';
+export { startWalCheckpointer, type WalCheckpointer } from './checkpointer.js';
