@@ -36,6 +36,7 @@ import { projectRoot } from '../app/config/index.js';
 import { ssinFrom } from '../app/identifiers/index.js';
 import { ensureDevPki, pkiLayout, TrustStore } from '../app/pki/index.js';
 import { openDatabase } from '../app/storage/index.js';
+import { BuiltInTimestampAuthority } from '../app/timestamp/index.js';
 import { signRequest, verifyRequest, type GateOptions } from '../app/wssecurity/index.js';
 
 interface BenchContext {
@@ -468,7 +469,7 @@ const throughputPg: BenchSection = {
 
 const costFloor: BenchSection = {
   name: 'cost-floor',
-  description: 'what one send cannot go below on this machine: signatures, hashes, one durable commit (median µs per operation)',
+  description: 'what one send cannot go below on this machine: signatures, hashes, one durable commit (median µs per operation); and one timestamp token of the built-in authority',
   async run({ workDir, pg }) {
     const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
     const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -490,6 +491,15 @@ const costFloor: BenchSection = {
       300,
       5,
     );
+
+    // One RFC 3161 token of the built-in authority, with the development TSA key (ECDSA P-256): its
+    // signature is one ecdsaSign, the rest is the DER around it.
+    const floorPki = path.join(workDir, 'floor', 'certs');
+    await ensureDevPki(floorPki);
+    const tsaLayout = pkiLayout(floorPki);
+    const tsa = await BuiltInTimestampAuthority.fromPem(fs.readFileSync(tsaLayout.tsaCert, 'utf8'), fs.readFileSync(tsaLayout.tsaKey, 'utf8'));
+    const imprint = crypto.createHash('sha256').update(small).digest();
+    const token = (await timeRounds({ token: () => tsa.timestamp(imprint) }, 300, 5)).token!;
 
     // One small durable transaction, as each send commits one: WAL with synchronous=FULL.
     // Opened as the service opens it (driver, WAL, synchronous=FULL), on a file of its own.
@@ -544,6 +554,7 @@ const costFloor: BenchSection = {
       ecdsaP256VerifyMicros: f(crypto_.ecdsaVerify!),
       sha256Of3KBMicros: f(crypto_.sha256of3KB!),
       sha256Of100KBMicros: f(crypto_.sha256of100KB!),
+      tsaTokenMicros: f(token),
       sqliteCommitWalFullMicros: f(sqliteCommit),
       sqliteStatementKnexMicros: f(sqliteStatement.wall),
       sqliteStatementKnexCpuMicros: f(sqliteStatement.cpu),
