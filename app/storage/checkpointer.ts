@@ -4,7 +4,9 @@
 // that worker waited 10–40 ms behind it (measured under the bench's load). Here a thread with its
 // own connection runs a PASSIVE checkpoint every few tens of milliseconds: it never blocks a writer
 // or a reader, and writers restart the WAL from the beginning once it is all copied. Durability is
-// unchanged: each COMMIT still fsyncs the WAL before it returns.
+// unchanged: each COMMIT still fsyncs the WAL before it returns. A restart now needs a moment with
+// every frame copied, so under a steady load the WAL file peaks higher between restarts than with
+// the writers' checkpoint (about 10 MB measured in a minute at 64 in flight, against ~4 MB).
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
