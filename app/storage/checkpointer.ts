@@ -21,15 +21,7 @@ const CHECKPOINT_INTERVAL_MS = 50;
  */
 export const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
 
-export interface CheckpointStats {
-  /** Checkpoints that ran to their end (those a concurrent checkpoint made busy are not counted). */
-  checkpoints: number;
-  /** WAL frames found copied into the database file after this thread's checkpoints (another process's thread may have copied some). */
-  framesCheckpointed: number;
-}
-
 export interface WalCheckpointer {
-  readonly stats: CheckpointStats;
   stop(): Promise<void>;
 }
 
@@ -41,17 +33,18 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('synchronous = FULL');
 db.pragma('busy_timeout = 0');
-let copied = 0;
+let failing = '';
 const timer = setInterval(() => {
   try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    // checkpointed counts from the WAL's last restart: fewer than before means it restarted.
-    const frames = result.checkpointed >= copied ? result.checkpointed - copied : result.checkpointed;
-    copied = result.checkpointed;
-    parentPort.postMessage({ checkpointed: frames });
+    db.pragma('wal_checkpoint(PASSIVE)');
+    failing = '';
   } catch (err) {
     // Busy: another process's thread is checkpointing; its work is as good as ours.
-    if (err.code !== 'SQLITE_BUSY') parentPort.postMessage({ error: err.code + ': ' + err.message });
+    if (err.code === 'SQLITE_BUSY') return;
+    // Any other failure is reported once, not every interval, until a checkpoint succeeds again.
+    const failure = err.code + ': ' + err.message;
+    if (failure !== failing) parentPort.postMessage(failure);
+    failing = failure;
   }
 }, workerData.intervalMs);
 parentPort.on('message', () => {
@@ -67,25 +60,12 @@ parentPort.on('message', () => {
  * fallback checkpoint takes over.
  */
 export function startWalCheckpointer(file: string, onDisturbance: (message: string) => void): WalCheckpointer {
-  const stats: CheckpointStats = { checkpoints: 0, framesCheckpointed: 0 };
   const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), intervalMs: CHECKPOINT_INTERVAL_MS } });
   worker.unref();
-  let lastError: string | undefined;
-  worker.on('message', (message: { checkpointed?: number; error?: string }) => {
-    if (message.error !== undefined) {
-      // Once per kind of failure, not every 50 ms.
-      if (message.error !== lastError) onDisturbance(`WAL checkpoint failed: ${message.error}`);
-      lastError = message.error;
-      return;
-    }
-    lastError = undefined;
-    stats.checkpoints++;
-    stats.framesCheckpointed += message.checkpointed ?? 0;
-  });
+  worker.on('message', (failure: string) => onDisturbance(`WAL checkpoint failed: ${failure}`));
   worker.on('error', (err) => onDisturbance(`The WAL checkpoint thread stopped: ${err.message}`));
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
-    stats,
     async stop() {
       worker.postMessage('stop');
       await exited;

@@ -3,9 +3,8 @@
 // PKI. The send path stamps every registered mail twice, so everything that does not depend on the
 // imprint or the time (certificates, ESS attribute, signer identifier, algorithm identifiers) is
 // DER-encoded once in fromPem by the ASN.1 libraries and written verbatim into each token
-// (PreEncoded); per token asn1js encodes only TSTInfo, the two variable signed attributes and the
-// containers, from its own blocks (the object model's reflection cost as much again), and nothing
-// is parsed back.
+// (PreEncoded). Per token asn1js encodes only the six variable fields; the containers around them
+// come from templates it encoded once for those field lengths (DerTemplate), and nothing is parsed back.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
@@ -190,21 +189,21 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
     const time = der(new asn1js.GeneralizedTime({ valueDate: genTime }));
     const signingTime = Buffer.from(AsnSerializer.serialize(new SigningTime(genTime)));
 
-    const eContent = this.template('tstInfo', [imprint, serial, time], ([i, n, t]) => this.tstInfo(i!, n!, t!)).fill();
+    const eContent = this.fill('tstInfo', [imprint, serial, time], ([i, n, t]) => this.tstInfo(i!, n!, t!));
     const messageDigest = der(new asn1js.OctetString({ valueHex: createHash('sha256').update(eContent).digest() }));
     // The signature covers the attributes as a SET OF (RFC 5652, 5.4); the SignerInfo carries them [0] IMPLICIT.
-    const toBeSigned = this.template('signedAttrs', [signingTime, messageDigest], ([st, md]) => der(new asn1js.Set({ value: this.signedAttrs(st!, md!) }))).fill();
+    const toBeSigned = this.fill('signedAttrs', [signingTime, messageDigest], ([st, md]) => der(new asn1js.Set({ value: this.signedAttrs(st!, md!) })));
     const s = this.signer;
     const signatureValue = s.keyType === 'rsa' ? sign('sha256', toBeSigned, s.key) : sign('sha256', toBeSigned, { key: s.key, dsaEncoding: 'der' });
     const signature = der(new asn1js.OctetString({ valueHex: signatureValue }));
 
-    return this.template('token', [imprint, serial, time, signingTime, messageDigest, signature], ([i, n, t, st, md, sig]) =>
+    return this.fill('token', [imprint, serial, time, signingTime, messageDigest, signature], ([i, n, t, st, md, sig]) =>
       this.contentInfo(this.tstInfo(i!, n!, t!), this.signedAttrs(st!, md!), sig!),
-    ).fill();
+    );
   }
 
-  /** The template of a part for fields of these lengths, encoded on first use; returned holding the fields. */
-  private template(part: string, fields: Buffer[], encode: (placeholders: PreEncoded[]) => Buffer): FilledTemplate {
+  /** A part of the token with these fields, from the template for their lengths (`encode` makes it on first use). */
+  private fill(part: string, fields: Buffer[], encode: (placeholders: PreEncoded[]) => Buffer): Buffer {
     const key = `${part}:${fields.map((f) => f.length).join(',')}`;
     let template = this.templates.get(key);
     if (!template) {
@@ -212,7 +211,7 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
       // Only a handful of length combinations occur; the bound guards the memory against a surprise.
       if (this.templates.size < 64) this.templates.set(key, template);
     }
-    return { fill: () => template.fill(fields) };
+    return template.fill(fields);
   }
 
   /** TSTInfo (RFC 3161, 2.4.2): ordering FALSE is the DEFAULT and so not encoded; no nonce, no extensions. */
@@ -239,10 +238,6 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
     const signedData = new asn1js.Sequence({ value: [...s.signedDataHead, encapContentInfo, s.certificates, new asn1js.Set({ value: [signerInfo] })] });
     return der(new asn1js.Sequence({ value: [s.contentType, explicit(0, signedData)] }));
   }
-}
-
-interface FilledTemplate {
-  fill(): Buffer;
 }
 
 /** One block's DER as asn1js encodes it. */
