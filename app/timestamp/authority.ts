@@ -247,7 +247,7 @@ function der(value: asn1js.BaseBlock): Buffer {
 
 /** The DER of a block, encoded once by asn1js and written verbatim into every token. */
 function block(value: asn1js.BaseBlock): PreEncoded {
-  return new PreEncoded(value.toBER(false));
+  return new PreEncoded(der(value));
 }
 
 /** [tag] EXPLICIT around one block. */
@@ -266,8 +266,7 @@ function implicitSet(tagNumber: number, set: asn1js.Set): asn1js.Constructed {
  * them back).
  */
 function attribute(attrType: string, value: asn1js.BaseBlock): Buffer {
-  const encoded = new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: attrType }), new asn1js.Set({ value: [value] })] });
-  return Buffer.from(encoded.toBER(false));
+  return der(new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: attrType }), new asn1js.Set({ value: [value] })] }));
 }
 
 /** A random positive 128-bit serial, minimally DER-encoded (a leading zero only when the top bit is set). */

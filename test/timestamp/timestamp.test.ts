@@ -214,7 +214,7 @@ describe('timestamp: built-in RFC 3161 authority', () => {
         expect(Buffer.from(tstInfo.messageImprint.hashedMessage.buffer).equals(imprint)).to.equal(true);
         serialLengths.add(Buffer.from(tstInfo.serialNumber).length);
         signatureLengths.add(signerInfo.signature.byteLength);
-        if (time.getUTCFullYear() < 2050 && serialLengths.size === 1 && i === 0) {
+        if (time.getUTCFullYear() < 2050 && i === 0) {
           const openssl = opensslVerify(token, imprint);
           expect(openssl.status, openssl.stderr).to.equal(0);
           expect((await verifyTimestampToken(token, imprint, [pki.rootCaPem])).genTime.getTime()).to.equal(time.getTime());
