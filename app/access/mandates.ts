@@ -2,9 +2,8 @@
 // types). The mandatary is a person (by SSIN) or an organisation (by enterprise number), whose
 // enterprise users then act for it. A mandate is never deleted: ending it records when and by whom,
 // and every change is written to the processing log in the same transaction.
-import { randomUUID } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
-import { isValidEnterpriseNumber, isValidSsin } from '../identifiers/index.js';
+import { isValidEnterpriseNumber, isValidSsin, timeOrderedId } from '../identifiers/index.js';
 import { logAdministrativeChange, type AdminContext } from './enterpriseUsers.js';
 
 export type Mandatary = { kind: 'person'; ssin: string } | { kind: 'organisation'; enterpriseNumber: string };
@@ -74,7 +73,7 @@ export async function createMandate(ctx: AdminContext, mandate: NewMandate, acto
     const unknown = scope.filter((id) => !known.includes(id));
     if (unknown.length > 0) invalid(`unknown message type(s): ${unknown.join(', ')}`);
     const row = {
-      id: randomUUID(),
+      id: timeOrderedId(),
       mandator_enterprise_number: mandate.mandatorEnterpriseNumber,
       mandatary_kind: m.kind,
       mandatary_id: mandataryId(m),

@@ -3,10 +3,9 @@
 // recipient kinds, message types), the expiry of their certificates and whether they receive a copy
 // of every send-proof in their own enterprise eBox. Every change is written to
 // the processing log in the same transaction, with who made it.
-import { randomUUID } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
 import type { RecipientKind } from '../identifiers/index.js';
-import { isValidEnterpriseNumber } from '../identifiers/index.js';
+import { isValidEnterpriseNumber, timeOrderedId } from '../identifiers/index.js';
 import type { Database } from '../storage/index.js';
 import {
   ALL_OPERATIONS,
@@ -240,7 +239,7 @@ export async function authoriseOrganisation(
 export async function registerApplication(db: Database, enterpriseNumber: string, name: string, by: SenderAdministrator): Promise<SenderApplication> {
   if (!name.trim()) invalid('An application has a name');
   if (name.length > 200) invalid('An application name is at most 200 characters');
-  const id = randomUUID();
+  const id = timeOrderedId();
   await db.transaction(async (trx) => {
     const org = await trx('sender_organisations').where({ enterprise_number: enterpriseNumber }).first('enterprise_number');
     if (!org) invalid(`No sender organisation ${enterpriseNumber} is registered`);

@@ -3,11 +3,12 @@
 // the log records); the file is written after the commit and can be rebuilt byte for byte from what
 // was stored, so an interruption anywhere is resumed by the next sweep. Pick-up is acknowledged with
 // the SHA-256 of the file received, and produces each mail's handover evidence exactly once.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { EPOST } from '../audit/index.js';
 import { postNotice, sealHandoverEvidence } from '../ebox/index.js';
 import { EpostError } from '../errors/index.js';
+import { timeOrderedId } from '../identifiers/index.js';
 import { pkiLayout, readPemTexts } from '../pki/index.js';
 import { evidenceOfMail, exportEvidenceBundle, recordEvidence } from '../proofs/index.js';
 import { isUniqueViolation, readDocument, type Database } from '../storage/index.js';
@@ -111,7 +112,7 @@ export async function assembleBatch(ctx: BatchContext, enterpriseNumber: string)
   const anchorsPem = readPemTexts(layout.anchorsDir);
   const intermediatesPem = readPemTexts(layout.intermediatesDir);
   const createdAt = ctx.now();
-  const batchId = randomUUID();
+  const batchId = timeOrderedId();
   const last = await ctx.db('batches').where({ enterprise_number: enterpriseNumber }).max({ n: 'sequence' }).first();
   const sequence = Number(last?.n ?? 0) + 1;
 

@@ -2,8 +2,8 @@
 // and its expiry (ContentHandoverFailure, reason Expired) when it leaves the eBox unopened. Each
 // follows the mail's consignment evidence (the delivery proof) and is sealed and timestamped by the
 // proofs code; these two functions are the only places the eBox asks for evidence.
-import { randomUUID } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
+import { timeOrderedId } from '../identifiers/index.js';
 import { pkiLayout, readPemDirectory } from '../pki/index.js';
 import { EXPIRY_REASON, evidenceOfMail, exportEvidenceBundle, followingEvidence, renderReproduction, storageKindOf } from '../proofs/index.js';
 import type { Database } from '../storage/index.js';
@@ -27,7 +27,7 @@ async function consignmentOf(db: Database, registeredMailId: string): Promise<Bu
 
 /** ContentHandover: the recipient (or whoever reads for them) opened the document at `at`. */
 export async function sealHandoverEvidence(ctx: Pick<EboxContext, 'db' | 'sealer'>, registeredMailId: string, at: Date): Promise<SealedEvidence> {
-  const evidenceId = randomUUID();
+  const evidenceId = timeOrderedId();
   const previous = await consignmentOf(ctx.db, registeredMailId);
   const sealed = await ctx.sealer.sealEvidence(followingEvidence(previous, { event: 'ContentHandover', evidenceId, eventTime: at }));
   return { evidenceId, sealed };
@@ -40,7 +40,7 @@ export async function sealExpiryEvidence(
   at: Date,
   expiresAt: string,
 ): Promise<SealedEvidence> {
-  const evidenceId = randomUUID();
+  const evidenceId = timeOrderedId();
   const previous = await consignmentOf(ctx.db, registeredMailId);
   const sealed = await ctx.sealer.sealEvidence(
     followingEvidence(previous, {

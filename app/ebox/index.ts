@@ -2,9 +2,8 @@
 // enterprise number). An eBox comes into being with its first delivery (or notice, notices.ts);
 // readers open it with a client certificate, as its owner, an enterprise user or a mandatary (see
 // rights.ts).
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { Recipient } from '../identifiers/index.js';
+import { timeOrderedId, type Recipient } from '../identifiers/index.js';
 import type { Database } from '../storage/index.js';
 import { expirationDate } from './messages.js';
 import { GENERIC_MESSAGE_TYPE } from './messageTypes.js';
@@ -26,7 +25,7 @@ export interface RetentionDefaults {
 /** Plans a delivery (ids and time) so the delivery proof can be sealed before the one transaction stores it. */
 export function planDelivery(recipient: Recipient, deliveredAt: Date, retention?: RetentionDefaults): EboxDelivery {
   return {
-    eBoxMessageId: randomUUID(),
+    eBoxMessageId: timeOrderedId(),
     eBox: { kind: recipient.kind, ownerId: recipient.id },
     deliveredAt,
     ...(retention ? { retention: { eboxRetentionDays: retention.eboxRetentionDays, documentRetentionDays: retention.documentRetentionDays } } : {}),

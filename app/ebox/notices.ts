@@ -4,10 +4,10 @@
 // language and one attachment, encrypted at rest like documents. It is listed, filtered, counted and
 // hidden like any message (messages.ts), but it is no registered mail: reading it marks it read and
 // is recorded, with no handover evidence; it leaves with the eBox retention, with no expiry evidence.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { EPOST, type AuditLog } from '../audit/index.js';
 import { EpostError } from '../errors/index.js';
-import { isValidEnterpriseNumber, isValidSsin } from '../identifiers/index.js';
+import { isValidEnterpriseNumber, isValidSsin, timeOrderedId } from '../identifiers/index.js';
 import { openFromStorage, sealForStorage, type Database, type DataVault } from '../storage/index.js';
 import { messageAccess, recordEboxAccess } from './accessLog.js';
 import type { EboxContext } from './context.js';
@@ -74,7 +74,7 @@ function checked(notice: EboxNotice): void {
 /** Posts a notice inside the caller's transaction (creates the eBox if needed); returns the eBox message id. */
 export async function postNotice(trx: Database, vault: DataVault, notice: EboxNotice): Promise<string> {
   checked(notice);
-  const id = randomUUID();
+  const id = timeOrderedId();
   const at = notice.at.toISOString();
   const { content } = notice.attachment;
   await trx('eboxes').insert({ kind: notice.eBox.kind, owner_id: notice.eBox.ownerId, created_at: at }).onConflict(['kind', 'owner_id']).ignore();

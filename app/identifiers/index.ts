@@ -37,3 +37,4 @@ export interface Recipient {
   /** SSIN for a citizen, enterprise number for an enterprise. */
   id: string;
 }
+export { timeOrderedId } from './timeOrderedId.js';

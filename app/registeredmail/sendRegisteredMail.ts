@@ -1,11 +1,12 @@
 // The send path, top to bottom: an authenticated sender's SendRegisteredMail request becomes a
 // stored, delivered registered mail with two sealed proofs, all in one transaction; the send-proof
 // leaves only after that transaction has committed.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { authorise, type AuthenticatedSender } from '../access/index.js';
 import { EPOST, recipientKey, type ProcessingStep } from '../audit/index.js';
 import { copySendProof, deliverIntoEbox, planDelivery } from '../ebox/index.js';
 import { EpostError } from '../errors/index.js';
+import { timeOrderedId } from '../identifiers/index.js';
 import { evidenceFollowing, type DocumentFacts, type EvidenceFacts } from '../proofs/index.js';
 import { parseSendRegisteredMail, renderSendRegisteredMailResponse, type SendRegisteredMailRequest } from '../soap/index.js';
 import { storeDocument } from '../storage/index.js';
@@ -39,7 +40,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
   if (earlier) return earlier;
 
   // 4. The two proofs, sealed and timestamped before the transaction (they are pure computations).
-  const registeredMailId = randomUUID();
+  const registeredMailId = timeOrderedId();
   const document: DocumentFacts = {
     fileName: mail.document.fileName,
     mimeType: mail.document.mimeType,
@@ -52,7 +53,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
     certificateSubject: sender.certificateSubject,
     certificateFingerprintSha256: sender.certificateFingerprintSha256,
   };
-  const sendProofId = randomUUID();
+  const sendProofId = timeOrderedId();
   // The send-proof is the SubmissionAcceptance evidence, the delivery proof the ContentConsignment that follows it.
   const sendProofFacts: EvidenceFacts = {
     evidenceId: sendProofId,
@@ -70,7 +71,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
   };
   const sendProof = await ctx.sealer.sealEvidence(sendProofFacts);
   const delivery = planDelivery(mail.recipient, ctx.now(), ctx.config);
-  const deliveryProofId = randomUUID();
+  const deliveryProofId = timeOrderedId();
   // Built from the send-proof's facts in hand rather than read back from its sealed bytes.
   const deliveryProof = await ctx.sealer.sealEvidence(
     evidenceFollowing(sendProofFacts, sendProof, {

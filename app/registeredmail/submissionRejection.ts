@@ -2,9 +2,10 @@
 // SubmissionRejection (ETSI EN 319 522) naming the sender, the request's digest and the reason.
 // It is stored with the refusal's log record, and handed to the sender in the fault only then. Retryable faults get none: nothing was
 // decided about the submission, and the retry will be answered.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { AuthenticatedSender } from '../access/index.js';
 import type { EpostError } from '../errors/index.js';
+import { timeOrderedId } from '../identifiers/index.js';
 import type { Database } from '../storage/index.js';
 import type { VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
@@ -40,14 +41,14 @@ function senderReferenceOf(verified: VerifiedRequest): string | undefined {
 
 /** Seals the rejection (before any transaction: it calls the timestamping authority). */
 export async function sealSubmissionRejection(ctx: ServiceContext, refused: RefusedSubmission): Promise<SubmissionRejection> {
-  const evidenceId = randomUUID();
+  const evidenceId = timeOrderedId();
   const senderReference = senderReferenceOf(refused.verified);
   const sealed = await ctx.sealer.sealEvidence({
     evidenceId,
     event: 'SubmissionRejection',
     eventTime: ctx.now(),
     // The refused submission gets an id of its own; no registered mail exists under it.
-    registeredMailId: randomUUID(),
+    registeredMailId: timeOrderedId(),
     ...(senderReference ? { senderReference } : {}),
     submissionTime: refused.receivedAt,
     sender: {

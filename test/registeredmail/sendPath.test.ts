@@ -127,6 +127,22 @@ describe(`registered-mail send path (HTTPS, ${testBackend}, development PKI)`, f
       expect(bySenderReference.sendProof.equals(sent.sendProof)).to.equal(true);
     });
 
+    it('names the mail, its proofs and its eBox entry with time-ordered ids (UUID version 7 of the moment of sending)', async () => {
+      // Ids that grow with time keep each index's new entries in its last page (app/identifiers/timeOrderedId.ts).
+      const millisecondOf = (id: string) => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+      const submitted = await service.ctx.db('registered_mails').where({ id: sent.registeredMailId }).first('submission_time');
+      const proofIds = (await service.ctx.db('proofs').where({ registered_mail_id: sent.registeredMailId }).select('id')).map((row) => String(row.id));
+      const message = await service.ctx.db('ebox_messages').where({ registered_mail_id: sent.registeredMailId }).first('id');
+      const ids = [sent.registeredMailId, ...proofIds, String(message.id)];
+      expect(ids).to.have.length(4);
+      for (const id of ids) {
+        expect(id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(millisecondOf(id) - new Date(submitted.submission_time).getTime(), id).to.be.within(0, 60_000);
+      }
+      const later = await client.sendRegisteredMail(submission());
+      expect(later.registeredMailId > sent.registeredMailId, 'a later mail sorts after an earlier one').to.equal(true);
+    });
+
     it('hides it from another sender, who gets the unknown-id fault', async () => {
       const other = service.client(service.devPki.senders[1]!.slug);
       const unknown = await other.getProofOfDelivery({ registeredMailId: randomUUID() }).catch((e: unknown) => e as SoapFault);

@@ -1,0 +1,32 @@
+// Identifiers of stored records that grow with time: UUID version 7 (RFC 9562, section 5.7), a
+// 48-bit Unix time in milliseconds followed by 74 random bits. A database index on such ids takes
+// each new one at its end, in the page it took the previous one in, where a random UUID (version 4)
+// lands on a leaf of its own: one page more to write at every commit per index, and, once an index
+// is larger than memory, one page more to read. The random bits keep ids unguessable; they are
+// names, never credentials (who may read a record is decided by its owner, see access/ and ebox/).
+import { randomFillSync } from 'node:crypto';
+
+/** Random bytes fetched in bulk: one call to the system's generator per 256 ids, not per id. */
+const POOL = Buffer.alloc(10 * 256);
+let poolOffset = POOL.length;
+
+function randomTen(): Buffer {
+  if (poolOffset === POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const bytes = POOL.subarray(poolOffset, poolOffset + 10);
+  poolOffset += 10;
+  return bytes;
+}
+
+/** A new UUID version 7 in its lower-case text form (xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx). */
+export function timeOrderedId(now: number = Date.now()): string {
+  const bytes = Buffer.allocUnsafe(16);
+  bytes.writeUIntBE(now, 0, 6);
+  randomTen().copy(bytes, 6);
+  bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
