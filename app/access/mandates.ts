@@ -72,15 +72,16 @@ export async function createMandate(ctx: AdminContext, mandate: NewMandate, acto
     const known = await trx('ebox_message_types').whereIn('id', scope).pluck('id');
     const unknown = scope.filter((id) => !known.includes(id));
     if (unknown.length > 0) invalid(`unknown message type(s): ${unknown.join(', ')}`);
+    const createdAt = ctx.now();
     const row = {
-      id: timeOrderedId(),
+      id: timeOrderedId(createdAt),
       mandator_enterprise_number: mandate.mandatorEnterpriseNumber,
       mandatary_kind: m.kind,
       mandatary_id: mandataryId(m),
       message_type_ids: JSON.stringify(scope),
       valid_from: mandate.validFrom.toISOString(),
       valid_until: mandate.validUntil ? mandate.validUntil.toISOString() : null,
-      created_at: ctx.now().toISOString(),
+      created_at: createdAt.toISOString(),
       created_by: actor,
       ended_at: null,
       ended_by: null,

@@ -239,13 +239,14 @@ export async function authoriseOrganisation(
 export async function registerApplication(db: Database, enterpriseNumber: string, name: string, by: SenderAdministrator): Promise<SenderApplication> {
   if (!name.trim()) invalid('An application has a name');
   if (name.length > 200) invalid('An application name is at most 200 characters');
-  const id = timeOrderedId();
+  const registeredAt = nowOf(by);
+  const id = timeOrderedId(registeredAt);
   await db.transaction(async (trx) => {
     const org = await trx('sender_organisations').where({ enterprise_number: enterpriseNumber }).first('enterprise_number');
     if (!org) invalid(`No sender organisation ${enterpriseNumber} is registered`);
     const same = await trx('sender_applications').where({ enterprise_number: enterpriseNumber, name: name.trim() }).whereNull('revoked_at').first('id');
     if (same) invalid(`Organisation ${enterpriseNumber} already has an application "${name.trim()}" (${same.id})`);
-    await trx('sender_applications').insert({ id, enterprise_number: enterpriseNumber, name: name.trim(), registered_at: nowOf(by).toISOString(), registered_by: by.executor });
+    await trx('sender_applications').insert({ id, enterprise_number: enterpriseNumber, name: name.trim(), registered_at: registeredAt.toISOString(), registered_by: by.executor });
     await record(trx, by, enterpriseNumber, { change: 'senderApplication.register', enterpriseNumber, applicationId: id, name: name.trim() });
   });
   return applicationFrom(await db('sender_applications').where({ id }).first());

@@ -112,7 +112,7 @@ export async function assembleBatch(ctx: BatchContext, enterpriseNumber: string)
   const anchorsPem = readPemTexts(layout.anchorsDir);
   const intermediatesPem = readPemTexts(layout.intermediatesDir);
   const createdAt = ctx.now();
-  const batchId = timeOrderedId();
+  const batchId = timeOrderedId(createdAt);
   const last = await ctx.db('batches').where({ enterprise_number: enterpriseNumber }).max({ n: 'sequence' }).first();
   const sequence = Number(last?.n ?? 0) + 1;
 

@@ -27,7 +27,7 @@ async function consignmentOf(db: Database, registeredMailId: string): Promise<Bu
 
 /** ContentHandover: the recipient (or whoever reads for them) opened the document at `at`. */
 export async function sealHandoverEvidence(ctx: Pick<EboxContext, 'db' | 'sealer'>, registeredMailId: string, at: Date): Promise<SealedEvidence> {
-  const evidenceId = timeOrderedId();
+  const evidenceId = timeOrderedId(at);
   const previous = await consignmentOf(ctx.db, registeredMailId);
   const sealed = await ctx.sealer.sealEvidence(followingEvidence(previous, { event: 'ContentHandover', evidenceId, eventTime: at }));
   return { evidenceId, sealed };
@@ -40,7 +40,7 @@ export async function sealExpiryEvidence(
   at: Date,
   expiresAt: string,
 ): Promise<SealedEvidence> {
-  const evidenceId = timeOrderedId();
+  const evidenceId = timeOrderedId(at);
   const previous = await consignmentOf(ctx.db, registeredMailId);
   const sealed = await ctx.sealer.sealEvidence(
     followingEvidence(previous, {

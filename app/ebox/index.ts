@@ -25,7 +25,7 @@ export interface RetentionDefaults {
 /** Plans a delivery (ids and time) so the delivery proof can be sealed before the one transaction stores it. */
 export function planDelivery(recipient: Recipient, deliveredAt: Date, retention?: RetentionDefaults): EboxDelivery {
   return {
-    eBoxMessageId: timeOrderedId(),
+    eBoxMessageId: timeOrderedId(deliveredAt),
     eBox: { kind: recipient.kind, ownerId: recipient.id },
     deliveredAt,
     ...(retention ? { retention: { eboxRetentionDays: retention.eboxRetentionDays, documentRetentionDays: retention.documentRetentionDays } } : {}),

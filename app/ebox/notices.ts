@@ -74,7 +74,7 @@ function checked(notice: EboxNotice): void {
 /** Posts a notice inside the caller's transaction (creates the eBox if needed); returns the eBox message id. */
 export async function postNotice(trx: Database, vault: DataVault, notice: EboxNotice): Promise<string> {
   checked(notice);
-  const id = timeOrderedId();
+  const id = timeOrderedId(notice.at);
   const at = notice.at.toISOString();
   const { content } = notice.attachment;
   await trx('eboxes').insert({ kind: notice.eBox.kind, owner_id: notice.eBox.ownerId, created_at: at }).onConflict(['kind', 'owner_id']).ignore();

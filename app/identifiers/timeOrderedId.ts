@@ -20,10 +20,13 @@ function randomTen(): Buffer {
   return bytes;
 }
 
-/** A new UUID version 7 in its lower-case text form (xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx). */
-export function timeOrderedId(now: number = Date.now()): string {
+/**
+ * A new UUID version 7 in its lower-case text form (xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx), of the
+ * moment `at`: callers pass the time of the event the record is about, from the service's one clock.
+ */
+export function timeOrderedId(at: Date): string {
   const bytes = Buffer.allocUnsafe(16);
-  bytes.writeUIntBE(now, 0, 6);
+  bytes.writeUIntBE(at.getTime(), 0, 6);
   randomTen().copy(bytes, 6);
   bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
   bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10

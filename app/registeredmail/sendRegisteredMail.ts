@@ -40,7 +40,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
   if (earlier) return earlier;
 
   // 4. The two proofs, sealed and timestamped before the transaction (they are pure computations).
-  const registeredMailId = timeOrderedId();
+  const registeredMailId = timeOrderedId(receivedAt);
   const document: DocumentFacts = {
     fileName: mail.document.fileName,
     mimeType: mail.document.mimeType,
@@ -53,7 +53,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
     certificateSubject: sender.certificateSubject,
     certificateFingerprintSha256: sender.certificateFingerprintSha256,
   };
-  const sendProofId = timeOrderedId();
+  const sendProofId = timeOrderedId(receivedAt);
   // The send-proof is the SubmissionAcceptance evidence, the delivery proof the ContentConsignment that follows it.
   const sendProofFacts: EvidenceFacts = {
     evidenceId: sendProofId,
@@ -71,7 +71,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
   };
   const sendProof = await ctx.sealer.sealEvidence(sendProofFacts);
   const delivery = planDelivery(mail.recipient, ctx.now(), ctx.config);
-  const deliveryProofId = timeOrderedId();
+  const deliveryProofId = timeOrderedId(delivery.deliveredAt);
   // Built from the send-proof's facts in hand rather than read back from its sealed bytes.
   const deliveryProof = await ctx.sealer.sealEvidence(
     evidenceFollowing(sendProofFacts, sendProof, {

@@ -41,14 +41,15 @@ function senderReferenceOf(verified: VerifiedRequest): string | undefined {
 
 /** Seals the rejection (before any transaction: it calls the timestamping authority). */
 export async function sealSubmissionRejection(ctx: ServiceContext, refused: RefusedSubmission): Promise<SubmissionRejection> {
-  const evidenceId = timeOrderedId();
+  const rejectedAt = ctx.now();
+  const evidenceId = timeOrderedId(rejectedAt);
   const senderReference = senderReferenceOf(refused.verified);
   const sealed = await ctx.sealer.sealEvidence({
     evidenceId,
     event: 'SubmissionRejection',
-    eventTime: ctx.now(),
+    eventTime: rejectedAt,
     // The refused submission gets an id of its own; no registered mail exists under it.
-    registeredMailId: timeOrderedId(),
+    registeredMailId: timeOrderedId(refused.receivedAt),
     ...(senderReference ? { senderReference } : {}),
     submissionTime: refused.receivedAt,
     sender: {

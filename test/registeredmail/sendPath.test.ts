@@ -127,17 +127,22 @@ describe(`registered-mail send path (HTTPS, ${testBackend}, development PKI)`, f
       expect(bySenderReference.sendProof.equals(sent.sendProof)).to.equal(true);
     });
 
-    it('names the mail, its proofs and its eBox entry with time-ordered ids (UUID version 7 of the moment of sending)', async () => {
+    it('names the mail, its proofs and its eBox entry with time-ordered ids (UUID version 7 of their events)', async () => {
       // Ids that grow with time keep each index's new entries in its last page (app/identifiers/timeOrderedId.ts).
+      const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
       const millisecondOf = (id: string) => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
-      const submitted = await service.ctx.db('registered_mails').where({ id: sent.registeredMailId }).first('submission_time');
-      const proofIds = (await service.ctx.db('proofs').where({ registered_mail_id: sent.registeredMailId }).select('id')).map((row) => String(row.id));
-      const message = await service.ctx.db('ebox_messages').where({ registered_mail_id: sent.registeredMailId }).first('id');
-      const ids = [sent.registeredMailId, ...proofIds, String(message.id)];
-      expect(ids).to.have.length(4);
-      for (const id of ids) {
-        expect(id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-        expect(millisecondOf(id) - new Date(submitted.submission_time).getTime(), id).to.be.within(0, 60_000);
+      const mail = await service.ctx.db('registered_mails').where({ id: sent.registeredMailId }).first('submission_time');
+      const proofs = await service.ctx.db('proofs').where({ registered_mail_id: sent.registeredMailId }).select('id', 'kind', 'created_at');
+      const message = await service.ctx.db('ebox_messages').where({ registered_mail_id: sent.registeredMailId }).first('id', 'delivered_at');
+      const named: Array<[string, string]> = [
+        [sent.registeredMailId, mail.submission_time],
+        ...proofs.map((proof): [string, string] => [String(proof.id), proof.created_at]),
+        [String(message.id), message.delivered_at],
+      ];
+      expect(named).to.have.length(4);
+      for (const [id, at] of named) {
+        expect(id).to.match(UUID_V7);
+        expect(millisecondOf(id), id).to.equal(new Date(at).getTime());
       }
       const later = await client.sendRegisteredMail(submission());
       expect(later.registeredMailId > sent.registeredMailId, 'a later mail sorts after an earlier one').to.equal(true);
