@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knexModule, { type Knex } from 'knex';
 import type { EpostConfig } from '../config/index.js';
+import { PostgresClient } from './postgresClient.js';
 import { SqliteClient } from './sqliteClient.js';
 import { WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import * as m001 from '../../db/migrations/001_registered_mail.js';
@@ -65,7 +66,7 @@ function openSqlite(file: string): Database {
 
 function openPostgres(url: string): Database {
   return knexModule({
-    client: 'pg',
+    client: PostgresClient as unknown as typeof knexModule.Client,
     connection: url,
     pool: {
       min: 1,

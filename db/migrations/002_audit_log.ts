@@ -121,7 +121,7 @@ export async function up(knex: Knex): Promise<void> {
   // request_log is superseded; there is no production data yet to carry over.
   await knex.schema.dropTableIfExists('request_log');
 
-  if (knex.client.config.client === 'pg') await pgGuards(knex);
+  if (knex.client.dialect === 'postgresql') await pgGuards(knex);
   else await sqliteGuards(knex);
 }
 
@@ -222,7 +222,7 @@ async function pgGuards(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'pg') {
+  if (knex.client.dialect === 'postgresql') {
     for (const table of ['audit_payloads', 'audit_tree_nodes', 'audit_tree_heads', 'audit_signers', 'audit_log_head', 'audit_records']) {
       await knex.raw(`DROP TABLE IF EXISTS ${table} CASCADE`);
     }

@@ -34,7 +34,7 @@ export function runAudit(service: TestService, args: string[]): Promise<RunResul
 }
 
 function isPostgres(db: Database): boolean {
-  return db.client.config.client === 'pg';
+  return db.client.dialect === 'postgresql';
 }
 
 const LOG_TABLES = ['audit_records', 'audit_payloads', 'audit_tree_nodes', 'audit_tree_heads', 'audit_signers', 'audit_log_head'];

@@ -57,7 +57,7 @@ async function pgAdmin(sql: string): Promise<void> {
 }
 
 /** A fresh, empty database for one test service, and how to drop it. */
-async function freshDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+export async function freshDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
   if (testBackend === 'sqlite') {
     const dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'epost-db-')), 'epost.sqlite');
     return { env: { EPOST_DB: dbFile }, drop: async () => fs.rmSync(path.dirname(dbFile), { recursive: true, force: true }) };
