@@ -9,13 +9,14 @@ import type { Knex } from 'knex';
 
 const require = createRequire(import.meta.url);
 // knex ships the dialect as CommonJS without type declarations.
-const PgClient = require('knex/lib/dialects/postgres/index.js') as new (config: Knex.Config) => object;
-
 interface Query {
   sql: string;
   bindings?: unknown[];
   options?: Record<string, unknown>;
 }
+const PgClient = require('knex/lib/dialects/postgres/index.js') as new (config: Knex.Config) => {
+  _query(connection: unknown, query: Query): Promise<unknown>;
+};
 
 /** Statements kept prepared per connection at most (the send path uses a few dozen). */
 const MAX_NAMED = 500;
@@ -43,14 +44,13 @@ function isStalePreparedStatement(err: unknown): boolean {
 }
 
 export class PostgresClient extends PgClient {
-  _query(connection: { __knex__disposed?: unknown }, query: Query): Promise<unknown> {
+  override _query(connection: { __knex__disposed?: unknown }, query: Query): Promise<unknown> {
     // Without parameters node-postgres uses the simple protocol (BEGIN, COMMIT, SAVEPOINT, DDL): left as is.
     if (query.sql && query.bindings && query.bindings.length > 0 && query.options?.name === undefined) {
       const name = nameFor(query.sql);
       if (name) query.options = { ...query.options, name };
     }
-    const run = (PgClient.prototype as { _query(connection: unknown, query: Query): Promise<unknown> })._query.call(this, connection, query);
-    return run.catch((err: unknown) => {
+    return super._query(connection, query).catch((err: unknown) => {
       // The pool then closes the connection instead of lending it again, and the next one prepares anew.
       // knex logs the reason given here (one line, not the statement).
       if (isStalePreparedStatement(err)) connection.__knex__disposed = 'a prepared statement went stale (the table changed): connection closed';
