@@ -284,6 +284,32 @@ function storageBytesWrittenBy(pid: number): number {
   return bytes;
 }
 
+/**
+ * utime + stime, in seconds, of the PostgreSQL server's processes on this machine (by name): the
+ * database's share of the machine. A backend that exits meanwhile takes its time with it (an
+ * undercount); the service's pool keeps its connections open during a level.
+ */
+function postgresCpuSeconds(): number {
+  let seconds = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    const fields = statFields(Number(entry));
+    if (fields) seconds += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  }
+  return seconds;
+}
+
+/** Busy time of the whole machine, in CPU seconds (/proc/stat: user, nice, system, irq, softirq). */
+function machineBusySeconds(): number {
+  const [, user, nice, system, , , irq, softirq] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  return (user! + nice! + system! + irq! + softirq!) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** A fresh PostgreSQL database for one run, and how to drop it. */
 async function freshPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `epost_bench_${randomBytes(6).toString('hex')}`;
@@ -428,10 +454,14 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         const commitsBefore = await commitCounters(service.baseUrl, tlsCaPem);
         const cpuBefore = cpuSecondsOf(service.child.pid!);
         const writtenBefore = storageBytesWrittenBy(service.child.pid!);
+        const databaseBefore = pg ? postgresCpuSeconds() : 0;
+        const machineBefore = machineBusySeconds();
         const clientBefore = process.cpuUsage();
         const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency);
         const cpuSeconds = cpuSecondsOf(service.child.pid!) - cpuBefore;
         const writtenBytes = storageBytesWrittenBy(service.child.pid!) - writtenBefore;
+        const databaseSeconds = pg ? postgresCpuSeconds() - databaseBefore : 0;
+        const machineSeconds = machineBusySeconds() - machineBefore;
         // The load generator shares the machine's cores with the service: its own cost is shown too.
         const clientUsage = process.cpuUsage(clientBefore);
         const clientCpuMs = (clientUsage.user + clientUsage.system) / 1000;
@@ -445,8 +475,11 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         figures[`${key}.p99Ms`] = Number(percentile(sorted, 99).toFixed(1));
         figures[`${key}.serverCpuMsPerSend`] = Number(((cpuSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
         figures[`${key}.clientCpuMsPerSend`] = Number((clientCpuMs / Math.max(1, result.ok)).toFixed(2));
-        // PostgreSQL writes from its own processes, which are not the service's.
+        // PostgreSQL writes from its own processes, which are not the service's; their CPU is shown apart.
         if (backend === 'sqlite') figures[`${key}.storageKBWrittenPerSend`] = Number((writtenBytes / 1024 / Math.max(1, result.ok)).toFixed(1));
+        if (pg) figures[`${key}.databaseCpuMsPerSend`] = Number(((databaseSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        // Everything the machine did meanwhile (service, database, load generator, anything else): what 500 sends/s must fit in.
+        figures[`${key}.machineCpuMsPerSend`] = Number(((machineSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
         Object.assign(figures, errorFigures(result.errors, `${key}.`));
         // Group commit at work: how many sends shared each durable commit (the service's own counters).
         const commitsAfter = await commitCounters(service.baseUrl, tlsCaPem);
@@ -456,7 +489,8 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
           `  ${backend.padEnd(6)} ${size.label.padEnd(5)} c=${String(concurrency).padEnd(2)} ${String(figures[`${key}.sendsPerSecond`]).padStart(6)} sends/s  ` +
             `p50 ${figures[`${key}.p50Ms`]} ms  p95 ${figures[`${key}.p95Ms`]} ms  p99 ${figures[`${key}.p99Ms`]} ms  ` +
             `server CPU ${figures[`${key}.serverCpuMsPerSend`]} ms/send  sends/commit ${figures[`${key}.sendsPerCommit`] ?? "-"}  ` +
-            `${backend === 'sqlite' ? `written ${figures[`${key}.storageKBWrittenPerSend`]} KB/send  ` : ''}errors ${figures[`${key}.errors`]}`,
+            `${backend === 'sqlite' ? `written ${figures[`${key}.storageKBWrittenPerSend`]} KB/send  ` : `database CPU ${figures[`${key}.databaseCpuMsPerSend`]} ms/send  `}` +
+            `machine CPU ${figures[`${key}.machineCpuMsPerSend`]} ms/send  errors ${figures[`${key}.errors`]}`,
         );
       }
     }
