@@ -8,6 +8,7 @@
 // there each unit is simply its own transaction.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database } from './database.js';
+import { isPostgres } from './dialect.js';
 
 export interface Transactions {
   /** Runs `work` in a transaction (or a savepoint of a shared one) that has durably committed when the promise settles. */
@@ -31,8 +32,7 @@ interface Unit {
 }
 
 export function transactionsFor(db: Database): Transactions {
-  const sqlite = db.client.dialect === 'sqlite3' || db.client.dialect === 'better-sqlite3';
-  return sqlite ? new GroupCommit(db) : new OwnCommits(db);
+  return isPostgres(db) ? new OwnCommits(db) : new GroupCommit(db);
 }
 
 /** An error of SQLite itself rather than a refused row (constraints) or the unit's own refusal. */

@@ -1,4 +1,5 @@
 export { openDatabase, type Database } from './database.js';
+export { isPostgres } from './dialect.js';
 export { DataVault, loadDataVault, type Sealed } from './vault.js';
 export { isUniqueViolation } from './constraints.js';
 export { openFromStorage, readDocument, sealForStorage, storeDocument, type SealedColumns } from './documents.js';

@@ -8,12 +8,13 @@ import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 
 const require = createRequire(import.meta.url);
-// knex ships the dialect as CommonJS without type declarations.
+
 interface Query {
   sql: string;
   bindings?: unknown[];
   options?: Record<string, unknown>;
 }
+// knex ships the dialect as CommonJS without type declarations.
 const PgClient = require('knex/lib/dialects/postgres/index.js') as new (config: Knex.Config) => {
   _query(connection: unknown, query: Query): Promise<unknown>;
 };

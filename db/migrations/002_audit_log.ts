@@ -8,6 +8,7 @@
 // service's own code and a careless administrator; a deliberate one can drop them, which is what the
 // signed tree heads are for (`npm run audit -- verify`).
 import type { Knex } from 'knex';
+import { isPostgres } from '../../app/storage/dialect.js';
 
 /** The record columns that make up a leaf: none of them may change once written. */
 export const RECORD_CONTENT_COLUMNS = [
@@ -121,7 +122,7 @@ export async function up(knex: Knex): Promise<void> {
   // request_log is superseded; there is no production data yet to carry over.
   await knex.schema.dropTableIfExists('request_log');
 
-  if (knex.client.dialect === 'postgresql') await pgGuards(knex);
+  if (isPostgres(knex)) await pgGuards(knex);
   else await sqliteGuards(knex);
 }
 
@@ -222,7 +223,7 @@ async function pgGuards(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (knex.client.dialect === 'postgresql') {
+  if (isPostgres(knex)) {
     for (const table of ['audit_payloads', 'audit_tree_nodes', 'audit_tree_heads', 'audit_signers', 'audit_log_head', 'audit_records']) {
       await knex.raw(`DROP TABLE IF EXISTS ${table} CASCADE`);
     }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { RegisteredMailSubmission } from '../../app/client/index.js';
 import { ssinFrom } from '../../app/identifiers/index.js';
 import { issueCertificate, loadIssuer, x509 } from '../../app/pki/issue.js';
-import type { Database } from '../../app/storage/index.js';
+import { isPostgres, type Database } from '../../app/storage/index.js';
 import { run, type RunResult } from '../helpers/run.js';
 import { projectRoot } from '../../app/config/index.js';
 import type { TestService } from '../helpers/service.js';
@@ -31,10 +31,6 @@ export function runAudit(service: TestService, args: string[]): Promise<RunResul
     env: { ...process.env, ...service.databaseEnv, EPOST_CERTS_DIR: service.certsDir },
     timeoutMs: 120_000,
   });
-}
-
-function isPostgres(db: Database): boolean {
-  return db.client.dialect === 'postgresql';
 }
 
 const LOG_TABLES = ['audit_records', 'audit_payloads', 'audit_tree_nodes', 'audit_tree_heads', 'audit_signers', 'audit_log_head'];

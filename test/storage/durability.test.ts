@@ -40,7 +40,6 @@ const SqliteFile = createRequire(import.meta.url)('better-sqlite3') as new (file
 // The WAL is copied into the database file by the service's checkpoint thread, not inside some
 // writer's COMMIT on the event loop (which held every request of that worker 10–40 ms): the writers'
 // own automatic checkpoint is only a fallback at 10,000 pages, yet a few sends reach the file itself.
-
 (testBackend === 'sqlite' ? describe : describe.skip)('the WAL checkpoint thread (sqlite)', function () {
   let service: TestService;
   before(async () => {
