@@ -28,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DOMParser } from '@xmldom/xmldom';
-import { SignedXml } from 'xml-crypto';
+import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
 import knexModule from 'knex';
 import xpath from 'xpath';
 import { postSoap, SenderClient } from '../app/client/index.js';
@@ -230,10 +230,10 @@ async function stopServiceProcess(service: ServiceProcess): Promise<void> {
   clearTimeout(killer);
 }
 
-/** Fields of /proc/<pid>/stat after the command name; undefined once the process is gone. */
-function statFields(pid: number): string[] | undefined {
+/** Fields of /proc/<pid>/stat (or of one of its threads) after the command name; undefined once gone. */
+function statFields(pid: number, thread?: string): string[] | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
@@ -266,6 +266,48 @@ function cpuSecondsOf(pid: number): number {
     if (fields) seconds += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   }
   return seconds;
+}
+
+/**
+ * The CPU of a process tree by kind, in seconds: `system` (the kernel on its behalf: syscalls, the
+ * fsyncs' bookkeeping, TLS sockets) and `helperThreads` (every thread but each process's main thread:
+ * V8's garbage-collector and compiler threads, SQLite's checkpoint thread, libuv's pool).
+ */
+function cpuSplitOf(pid: number): { system: number; helperThreads: number } {
+  let system = 0;
+  let helperThreads = 0;
+  for (const member of processTree(pid)) {
+    system += Number(statFields(member)?.[12] ?? 0) / CLOCK_TICKS_PER_SECOND;
+    let threads: string[] = [];
+    try {
+      threads = fs.readdirSync(`/proc/${member}/task`);
+    } catch {
+      continue; // gone meanwhile
+    }
+    for (const thread of threads) {
+      if (Number(thread) === member) continue;
+      const fields = statFields(member, thread);
+      if (fields) helperThreads += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    }
+  }
+  return { system, helperThreads };
+}
+
+/**
+ * The machine's speed at this moment, as one core does a send's kind of work (µs, median): parse a
+ * signed request, canonicalise it, hash it, sign with ECDSA P-256. Taken before each level while the
+ * service is idle, so that levels of different runs can be compared: this machine's speed wanders
+ * by 20–40 % within the hour, with the same code.
+ */
+async function machineReferenceUs(request: Buffer, key: crypto.KeyObject): Promise<number> {
+  const text = request.toString('utf8');
+  const work = () => {
+    const root = new DOMParser().parseFromString(text, 'text/xml').documentElement!;
+    // xml-crypto is typed against the browser's DOM; xmldom's nodes are what it works on.
+    const canonical = new ExclusiveCanonicalization().process(root as unknown as Element, {}).toString();
+    return crypto.sign('sha256', crypto.createHash('sha256').update(canonical).digest(), key);
+  };
+  return Number((await timeRounds({ work }, 100, 5)).work!.toFixed(1));
 }
 
 /**
@@ -432,6 +474,7 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
   try {
     const { client, tlsCaPem } = await senderFor(service);
     const runId = randomBytes(4).toString('hex');
+    const referenceKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     // Everything is signed before the first send, so the levels follow each other without idle
     // gaps (an idle keep-alive connection closed by the server would show up as ECONNRESET).
     const warmUp = preSign(client, SIZES[0]!.targetBytes, WARM_UP_SENDS, `warm-${runId}`);
@@ -451,14 +494,17 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         // One unmeasured send per connection first: a sender keeps its connections open, so the
         // level measures sends, not a burst of `concurrency` TLS handshakes at its start.
         await drive(service.baseUrl, tlsCaPem, signed.get(`${size.label}.c${concurrency}.connect`)!, concurrency);
+        const referenceUs = await machineReferenceUs(requests[0]!, referenceKey);
         const commitsBefore = await commitCounters(service.baseUrl, tlsCaPem);
         const cpuBefore = cpuSecondsOf(service.child.pid!);
+        const splitBefore = cpuSplitOf(service.child.pid!);
         const writtenBefore = storageBytesWrittenBy(service.child.pid!);
         const databaseBefore = pg ? postgresCpuSeconds() : 0;
         const machineBefore = machineBusySeconds();
         const clientBefore = process.cpuUsage();
         const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency);
         const cpuSeconds = cpuSecondsOf(service.child.pid!) - cpuBefore;
+        const splitAfter = cpuSplitOf(service.child.pid!);
         const writtenBytes = storageBytesWrittenBy(service.child.pid!) - writtenBefore;
         const databaseSeconds = pg ? postgresCpuSeconds() - databaseBefore : 0;
         const machineSeconds = machineBusySeconds() - machineBefore;
@@ -474,7 +520,12 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         figures[`${key}.p95Ms`] = Number(percentile(sorted, 95).toFixed(1));
         figures[`${key}.p99Ms`] = Number(percentile(sorted, 99).toFixed(1));
         figures[`${key}.serverCpuMsPerSend`] = Number(((cpuSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        const perSend = (seconds: number) => Number(((seconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        // Parts of serverCpuMsPerSend: the kernel's, and the helper threads' beside the event loops.
+        figures[`${key}.serverSystemCpuMsPerSend`] = perSend(splitAfter.system - splitBefore.system);
+        figures[`${key}.serverHelperThreadsCpuMsPerSend`] = perSend(splitAfter.helperThreads - splitBefore.helperThreads);
         figures[`${key}.clientCpuMsPerSend`] = Number((clientCpuMs / Math.max(1, result.ok)).toFixed(2));
+        figures[`${key}.machineReferenceUs`] = referenceUs;
         // PostgreSQL writes from its own processes, which are not the service's; their CPU is shown apart.
         if (backend === 'sqlite') figures[`${key}.storageKBWrittenPerSend`] = Number((writtenBytes / 1024 / Math.max(1, result.ok)).toFixed(1));
         if (pg) figures[`${key}.databaseCpuMsPerSend`] = Number(((databaseSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
@@ -490,7 +541,8 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
             `p50 ${figures[`${key}.p50Ms`]} ms  p95 ${figures[`${key}.p95Ms`]} ms  p99 ${figures[`${key}.p99Ms`]} ms  ` +
             `server CPU ${figures[`${key}.serverCpuMsPerSend`]} ms/send  sends/commit ${figures[`${key}.sendsPerCommit`] ?? "-"}  ` +
             `${backend === 'sqlite' ? `written ${figures[`${key}.storageKBWrittenPerSend`]} KB/send  ` : `database CPU ${figures[`${key}.databaseCpuMsPerSend`]} ms/send  `}` +
-            `machine CPU ${figures[`${key}.machineCpuMsPerSend`]} ms/send  errors ${figures[`${key}.errors`]}`,
+            `machine CPU ${figures[`${key}.machineCpuMsPerSend`]} ms/send  (server: system ${figures[`${key}.serverSystemCpuMsPerSend`]}, ` +
+            `helper threads ${figures[`${key}.serverHelperThreadsCpuMsPerSend`]})  reference ${referenceUs} µs  errors ${figures[`${key}.errors`]}`,
         );
       }
     }
