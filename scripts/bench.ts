@@ -295,9 +295,9 @@ function cpuSplitOf(pid: number): { system: number; helperThreads: number } {
 
 /**
  * The machine's speed at this moment, as one core does a send's kind of work (µs, median): parse a
- * signed request, canonicalise it, hash it, sign with ECDSA P-256. Taken before each level while the
- * service is idle, so that levels of different runs can be compared: this machine's speed wanders
- * by 20–40 % within the hour, with the same code.
+ * signed 3 KB request, canonicalise it, hash it, sign with ECDSA P-256; the same request for every
+ * level. Taken before each level while the service is idle, so that levels of different runs can be
+ * compared: this machine's speed wanders by 20–40 % within the hour, with the same code.
  */
 async function machineReferenceUs(request: Buffer, key: crypto.KeyObject): Promise<number> {
   const text = request.toString('utf8');
@@ -494,7 +494,7 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         // One unmeasured send per connection first: a sender keeps its connections open, so the
         // level measures sends, not a burst of `concurrency` TLS handshakes at its start.
         await drive(service.baseUrl, tlsCaPem, signed.get(`${size.label}.c${concurrency}.connect`)!, concurrency);
-        const referenceUs = await machineReferenceUs(requests[0]!, referenceKey);
+        const referenceUs = await machineReferenceUs(warmUp[0]!, referenceKey);
         const commitsBefore = await commitCounters(service.baseUrl, tlsCaPem);
         const cpuBefore = cpuSecondsOf(service.child.pid!);
         const splitBefore = cpuSplitOf(service.child.pid!);
