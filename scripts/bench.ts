@@ -271,24 +271,18 @@ function cpuSecondsOf(pid: number): number {
 /**
  * The CPU of a process tree by kind, in seconds: `system` (the kernel on its behalf: syscalls, the
  * fsyncs' bookkeeping, TLS sockets) and `helperThreads` (every thread but each process's main thread:
- * V8's garbage-collector and compiler threads, SQLite's checkpoint thread, libuv's pool).
+ * V8's garbage-collector and compiler threads, SQLite's checkpoint thread, libuv's pool). The
+ * helpers' part is the process's total less its main thread's, so threads that ended still count.
  */
-function cpuSplitOf(pid: number): { system: number; helperThreads: number } {
+export function cpuSplitOf(pid: number): { system: number; helperThreads: number } {
   let system = 0;
   let helperThreads = 0;
   for (const member of processTree(pid)) {
-    system += Number(statFields(member)?.[12] ?? 0) / CLOCK_TICKS_PER_SECOND;
-    let threads: string[] = [];
-    try {
-      threads = fs.readdirSync(`/proc/${member}/task`);
-    } catch {
-      continue; // gone meanwhile
-    }
-    for (const thread of threads) {
-      if (Number(thread) === member) continue;
-      const fields = statFields(member, thread);
-      if (fields) helperThreads += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-    }
+    const all = statFields(member);
+    const main = statFields(member, String(member));
+    if (!all || !main) continue; // gone meanwhile
+    system += Number(all[12]) / CLOCK_TICKS_PER_SECOND;
+    helperThreads += (Number(all[11]) + Number(all[12]) - Number(main[11]) - Number(main[12])) / CLOCK_TICKS_PER_SECOND;
   }
   return { system, helperThreads };
 }

@@ -1,7 +1,9 @@
-// The bench's own arithmetic: how rounds become one figure, and how a CPU profile is charged to our
-// functions. The figures of docs/PERFORMANCE.md rest on both.
+// The bench's own arithmetic: how rounds become one figure, how a CPU profile is charged to our
+// functions, and how the server's CPU is split by kind. The figures of docs/PERFORMANCE.md rest on them.
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
-import { mergeRounds, summariseCpuProfile } from '../../scripts/bench.js';
+import { cpuSplitOf, mergeRounds, summariseCpuProfile } from '../../scripts/bench.js';
 
 describe('bench: rounds merged into one result', () => {
   it('keeps the median of each figure (a measured one for an even count) and the range of sends per second', () => {
@@ -56,5 +58,28 @@ describe('bench: CPU profile summary', () => {
     expect(inclusive).to.deep.equal({ seal: 9, token: 4 });
     const innermost = Object.fromEntries(summary.ourSteps.map((e) => [e.name.split(' ')[0], e.ms]));
     expect(innermost).to.deep.equal({ seal: 5, token: 4, '(no': 1 });
+  });
+});
+
+describe('bench: the server CPU split by kind', () => {
+  // A thread beside the event loop burns CPU, then the event loop does: only the first is counted
+  // as helper threads' CPU (the bench reads both from /proc, per thread).
+  const burn = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) Math.sqrt(Math.random());
+  };
+
+  it("charges a worker thread's CPU to the helper threads and the event loop's to neither part", async function () {
+    if (process.platform !== 'linux') this.skip();
+    this.timeout(10_000);
+    const before = cpuSplitOf(process.pid);
+    const worker = new Worker('const until = performance.now() + 400; while (performance.now() < until) Math.sqrt(Math.random());', { eval: true });
+    await once(worker, 'exit');
+    const afterHelper = cpuSplitOf(process.pid);
+    burn(400);
+    const afterMain = cpuSplitOf(process.pid);
+    expect(afterHelper.helperThreads - before.helperThreads).to.be.greaterThan(0.25);
+    expect(afterMain.helperThreads - afterHelper.helperThreads).to.be.lessThan(0.1);
+    expect(afterMain.system - before.system).to.be.lessThan(0.3);
   });
 });
