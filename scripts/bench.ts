@@ -258,33 +258,25 @@ function processTree(pid: number): number[] {
   return tree;
 }
 
-/** utime + stime, in seconds, of a process tree (fields 14 and 15 of /proc/<pid>/stat). */
-function cpuSecondsOf(pid: number): number {
-  let seconds = 0;
-  for (const member of processTree(pid)) {
-    const fields = statFields(member);
-    if (fields) seconds += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  }
-  return seconds;
-}
-
 /**
- * The CPU of a process tree by kind, in seconds: `system` (the kernel on its behalf: syscalls, the
- * fsyncs' bookkeeping, TLS sockets) and `helperThreads` (every thread but each process's main thread:
- * V8's garbage-collector and compiler threads, SQLite's checkpoint thread, libuv's pool). The
- * helpers' part is the process's total less its main thread's, so threads that ended still count.
+ * The CPU of a process tree, in seconds (utime + stime, fields 14 and 15 of /proc/<pid>/stat), and two
+ * parts of it: `system` (the kernel on its behalf: syscalls, the fsyncs' bookkeeping, TLS sockets)
+ * and `helperThreads` (all threads but each process's main thread: V8's garbage-collector and
+ * compiler threads, SQLite's checkpoint thread, libuv's pool). The helpers' part is the process's
+ * total less its main thread's (/proc/<pid>/task/<pid>/stat), so threads that ended still count.
  */
-export function cpuSplitOf(pid: number): { system: number; helperThreads: number } {
-  let system = 0;
-  let helperThreads = 0;
+export function cpuOf(pid: number): { total: number; system: number; helperThreads: number } {
+  const ticks = { total: 0, system: 0, helperThreads: 0 };
   for (const member of processTree(pid)) {
     const all = statFields(member);
     const main = statFields(member, String(member));
     if (!all || !main) continue; // gone meanwhile
-    system += Number(all[12]) / CLOCK_TICKS_PER_SECOND;
-    helperThreads += (Number(all[11]) + Number(all[12]) - Number(main[11]) - Number(main[12])) / CLOCK_TICKS_PER_SECOND;
+    const total = Number(all[11]) + Number(all[12]);
+    ticks.total += total;
+    ticks.system += Number(all[12]);
+    ticks.helperThreads += total - Number(main[11]) - Number(main[12]);
   }
-  return { system, helperThreads };
+  return { total: ticks.total / CLOCK_TICKS_PER_SECOND, system: ticks.system / CLOCK_TICKS_PER_SECOND, helperThreads: ticks.helperThreads / CLOCK_TICKS_PER_SECOND };
 }
 
 /**
@@ -490,21 +482,19 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         await drive(service.baseUrl, tlsCaPem, signed.get(`${size.label}.c${concurrency}.connect`)!, concurrency);
         const referenceUs = await machineReferenceUs(warmUp[0]!, referenceKey);
         const commitsBefore = await commitCounters(service.baseUrl, tlsCaPem);
-        const cpuBefore = cpuSecondsOf(service.child.pid!);
-        const splitBefore = cpuSplitOf(service.child.pid!);
+        const cpuBefore = cpuOf(service.child.pid!);
         const writtenBefore = storageBytesWrittenBy(service.child.pid!);
         const databaseBefore = pg ? postgresCpuSeconds() : 0;
         const machineBefore = machineBusySeconds();
         const clientBefore = process.cpuUsage();
         const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency);
-        const cpuSeconds = cpuSecondsOf(service.child.pid!) - cpuBefore;
-        const splitAfter = cpuSplitOf(service.child.pid!);
+        const cpuAfter = cpuOf(service.child.pid!);
         const writtenBytes = storageBytesWrittenBy(service.child.pid!) - writtenBefore;
         const databaseSeconds = pg ? postgresCpuSeconds() - databaseBefore : 0;
         const machineSeconds = machineBusySeconds() - machineBefore;
         // The load generator shares the machine's cores with the service: its own cost is shown too.
         const clientUsage = process.cpuUsage(clientBefore);
-        const clientCpuMs = (clientUsage.user + clientUsage.system) / 1000;
+        const clientCpuSeconds = (clientUsage.user + clientUsage.system) / 1e6;
         const sorted = [...result.latenciesMs].sort((a, b) => a - b);
         const key = `${size.label}.c${concurrency}`;
         figures[`${key}.requestBytes`] = requests[0]!.length;
@@ -513,18 +503,19 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         figures[`${key}.p50Ms`] = Number(percentile(sorted, 50).toFixed(1));
         figures[`${key}.p95Ms`] = Number(percentile(sorted, 95).toFixed(1));
         figures[`${key}.p99Ms`] = Number(percentile(sorted, 99).toFixed(1));
-        figures[`${key}.serverCpuMsPerSend`] = Number(((cpuSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        /** Milliseconds per acknowledged send, of `seconds` spent over the level. */
         const perSend = (seconds: number) => Number(((seconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        figures[`${key}.serverCpuMsPerSend`] = perSend(cpuAfter.total - cpuBefore.total);
         // Parts of serverCpuMsPerSend: the kernel's, and the helper threads' beside the event loops.
-        figures[`${key}.serverSystemCpuMsPerSend`] = perSend(splitAfter.system - splitBefore.system);
-        figures[`${key}.serverHelperThreadsCpuMsPerSend`] = perSend(splitAfter.helperThreads - splitBefore.helperThreads);
-        figures[`${key}.clientCpuMsPerSend`] = Number((clientCpuMs / Math.max(1, result.ok)).toFixed(2));
+        figures[`${key}.serverSystemCpuMsPerSend`] = perSend(cpuAfter.system - cpuBefore.system);
+        figures[`${key}.serverHelperThreadsCpuMsPerSend`] = perSend(cpuAfter.helperThreads - cpuBefore.helperThreads);
+        figures[`${key}.clientCpuMsPerSend`] = perSend(clientCpuSeconds);
         figures[`${key}.machineReferenceUs`] = referenceUs;
         // PostgreSQL writes from its own processes, which are not the service's; their CPU is shown apart.
         if (backend === 'sqlite') figures[`${key}.storageKBWrittenPerSend`] = Number((writtenBytes / 1024 / Math.max(1, result.ok)).toFixed(1));
-        if (pg) figures[`${key}.databaseCpuMsPerSend`] = Number(((databaseSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        if (pg) figures[`${key}.databaseCpuMsPerSend`] = perSend(databaseSeconds);
         // Everything the machine did meanwhile (service, database, load generator, anything else): what 500 sends/s must fit in.
-        figures[`${key}.machineCpuMsPerSend`] = Number(((machineSeconds * 1000) / Math.max(1, result.ok)).toFixed(2));
+        figures[`${key}.machineCpuMsPerSend`] = perSend(machineSeconds);
         Object.assign(figures, errorFigures(result.errors, `${key}.`));
         // Group commit at work: how many sends shared each durable commit (the service's own counters).
         const commitsAfter = await commitCounters(service.baseUrl, tlsCaPem);

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
-import { cpuSplitOf, mergeRounds, summariseCpuProfile } from '../../scripts/bench.js';
+import { cpuOf, mergeRounds, summariseCpuProfile } from '../../scripts/bench.js';
 
 describe('bench: rounds merged into one result', () => {
   it('keeps the median of each figure (a measured one for an even count) and the range of sends per second', () => {
@@ -62,23 +62,24 @@ describe('bench: CPU profile summary', () => {
 });
 
 describe('bench: the server CPU split by kind', () => {
-  // A thread beside the event loop burns CPU, then the event loop does: only the first is counted
-  // as helper threads' CPU (the bench reads both from /proc, per thread).
+  // A thread beside the event loop burns CPU and ends, then the event loop burns CPU: both count in
+  // the total, only the first as helper threads' CPU, neither as the kernel's.
   const burn = (ms: number) => {
     const until = performance.now() + ms;
     while (performance.now() < until) Math.sqrt(Math.random());
   };
 
-  it("charges a worker thread's CPU to the helper threads and the event loop's to neither part", async function () {
+  it("charges an ended worker thread's CPU to the helper threads, and the event loop's to the total only", async function () {
     if (process.platform !== 'linux') this.skip();
     this.timeout(10_000);
-    const before = cpuSplitOf(process.pid);
+    const before = cpuOf(process.pid);
     const worker = new Worker('const until = performance.now() + 400; while (performance.now() < until) Math.sqrt(Math.random());', { eval: true });
     await once(worker, 'exit');
-    const afterHelper = cpuSplitOf(process.pid);
+    const afterHelper = cpuOf(process.pid);
     burn(400);
-    const afterMain = cpuSplitOf(process.pid);
+    const afterMain = cpuOf(process.pid);
     expect(afterHelper.helperThreads - before.helperThreads).to.be.greaterThan(0.25);
+    expect(afterMain.total - afterHelper.total).to.be.greaterThan(0.25);
     expect(afterMain.helperThreads - afterHelper.helperThreads).to.be.lessThan(0.1);
     expect(afterMain.system - before.system).to.be.lessThan(0.3);
   });
