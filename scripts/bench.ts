@@ -28,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DOMParser } from '@xmldom/xmldom';
-import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
+import { SignedXml } from 'xml-crypto';
 import knexModule from 'knex';
 import xpath from 'xpath';
 import { postSoap, SenderClient } from '../app/client/index.js';
@@ -38,6 +38,7 @@ import { ensureDevPki, pkiLayout, TrustStore } from '../app/pki/index.js';
 import { openDatabase } from '../app/storage/index.js';
 import { BuiltInTimestampAuthority } from '../app/timestamp/index.js';
 import { signRequest, verifyRequest, type GateOptions } from '../app/wssecurity/index.js';
+import { exclusiveCanonical } from '../app/xmldsig/index.js';
 
 interface BenchContext {
   iterations: number;
@@ -266,17 +267,21 @@ function processTree(pid: number): number[] {
  * total less its main thread's (/proc/<pid>/task/<pid>/stat), so threads that ended still count.
  */
 export function cpuOf(pid: number): { total: number; system: number; helperThreads: number } {
-  const ticks = { total: 0, system: 0, helperThreads: 0 };
+  const seconds = { total: 0, system: 0, helperThreads: 0 };
   for (const member of processTree(pid)) {
     const all = statFields(member);
     const main = statFields(member, String(member));
     if (!all || !main) continue; // gone meanwhile
-    const total = Number(all[11]) + Number(all[12]);
-    ticks.total += total;
-    ticks.system += Number(all[12]);
-    ticks.helperThreads += total - Number(main[11]) - Number(main[12]);
+    seconds.total += cpuSecondsIn(all);
+    seconds.system += Number(all[12]) / CLOCK_TICKS_PER_SECOND;
+    seconds.helperThreads += cpuSecondsIn(all) - cpuSecondsIn(main);
   }
-  return { total: ticks.total / CLOCK_TICKS_PER_SECOND, system: ticks.system / CLOCK_TICKS_PER_SECOND, helperThreads: ticks.helperThreads / CLOCK_TICKS_PER_SECOND };
+  return seconds;
+}
+
+/** utime + stime, in seconds, of stat fields as statFields returns them (fields 14 and 15 of proc(5)). */
+function cpuSecondsIn(fields: string[]): number {
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 /**
@@ -288,9 +293,8 @@ export function cpuOf(pid: number): { total: number; system: number; helperThrea
 async function machineReferenceUs(request: Buffer, key: crypto.KeyObject): Promise<number> {
   const text = request.toString('utf8');
   const work = () => {
-    const root = new DOMParser().parseFromString(text, 'text/xml').documentElement!;
-    // xml-crypto is typed against the browser's DOM; xmldom's nodes are what it works on.
-    const canonical = new ExclusiveCanonicalization().process(root as unknown as Element, {}).toString();
+    // The gate's canonicaliser; typed against the browser's DOM, it works on xmldom's nodes.
+    const canonical = exclusiveCanonical(new DOMParser().parseFromString(text, 'text/xml').documentElement as unknown as globalThis.Element);
     return crypto.sign('sha256', crypto.createHash('sha256').update(canonical).digest(), key);
   };
   return Number((await timeRounds({ work }, 100, 5)).work!.toFixed(1));
@@ -327,7 +331,7 @@ function postgresCpuSeconds(): number {
       continue;
     }
     const fields = statFields(Number(entry));
-    if (fields) seconds += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    if (fields) seconds += cpuSecondsIn(fields);
   }
   return seconds;
 }
