@@ -77,8 +77,8 @@ function execute(client: SqliteClient, connection: Connection, query: Query): Qu
   // the ROLLBACK (TO SAVEPOINT) knex then sends has nothing left to undo. Answering it as done lets
   // the original error reach the caller instead of "no transaction is active".
   if (!connection.inTransaction && /^ROLLBACK/i.test(query.sql)) return query;
-  const statement = prepared(connection, /^BEGIN;?$/i.test(query.sql) ? 'BEGIN IMMEDIATE' : query.sql);
-  const bindings = client._formatBindings(query.bindings);
+  const { sql, bindings } = literalLimit(/^BEGIN;?$/i.test(query.sql) ? 'BEGIN IMMEDIATE' : query.sql, client._formatBindings(query.bindings));
+  const statement = prepared(connection, sql);
   if (statement.reader) {
     query.response = statement.all(bindings);
     return query;
@@ -89,14 +89,41 @@ function execute(client: SqliteClient, connection: Connection, query: Query): Qu
   return query;
 }
 
+/**
+ * knex binds a LIMIT (`.first()` is `limit ?`), and SQLite prepares a statement whose LIMIT is a
+ * bound parameter again at each new binding (its planner uses the value): every `.first()` was
+ * compiled anew at every execution. An integer limit is written into the SQL instead, so the
+ * statement is prepared once and cached. Only a trailing `limit ?` is rewritten, and only when the
+ * placeholders and the bindings are as many (so the last binding is the limit's); with an OFFSET,
+ * whose values vary page by page, the statement stays as knex wrote it.
+ */
+export function literalLimit(sql: string, bindings: unknown[]): { sql: string; bindings: unknown[] } {
+  const limit = / limit \?$/i.exec(sql);
+  const value = bindings[bindings.length - 1];
+  if (!limit || !Number.isSafeInteger(value) || (sql.match(/\?/g)?.length ?? 0) !== bindings.length) return { sql, bindings };
+  return { sql: `${sql.slice(0, limit.index)} limit ${value as number}`, bindings: bindings.slice(0, -1) };
+}
+
+/** knex names every savepoint anew (trx1, trx2…): such statements run once and would push the reused ones out of the cache. */
+const ONE_OFF = /^(SAVEPOINT|RELEASE|ROLLBACK TO) /i;
+
 function prepared(connection: Connection, sql: string): Statement {
+  if (ONE_OFF.test(sql)) return connection.prepare(sql);
   let cache = preparedStatements.get(connection);
   if (!cache) preparedStatements.set(connection, (cache = new Map()));
   let statement = cache.get(sql);
-  if (!statement) {
+  if (statement) {
+    // Least recently used first in the map's order: the one to drop when it is full.
+    cache.delete(sql);
+  } else {
     statement = connection.prepare(sql);
     if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
-    cache.set(sql, statement);
   }
+  cache.set(sql, statement);
   return statement;
+}
+
+/** The SQL of the statements kept prepared on `connection`, least recently used first (for tests). */
+export function cachedStatements(connection: object): string[] {
+  return [...(preparedStatements.get(connection as Connection)?.keys() ?? [])];
 }
