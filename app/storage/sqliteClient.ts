@@ -104,8 +104,8 @@ export function literalLimit(sql: string, bindings: unknown[]): { sql: string; b
   return { sql: `${sql.slice(0, limit.index)} limit ${value as number}`, bindings: bindings.slice(0, -1) };
 }
 
-/** knex names every savepoint anew (trx1, trx2…): such statements run once and would push the reused ones out of the cache. */
-const ONE_OFF = /^(SAVEPOINT|RELEASE|ROLLBACK TO) /i;
+/** knex names every nested transaction's savepoint anew (trx1, trx2…): such statements run once and would push the reused ones out of the cache. */
+const ONE_OFF = /^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT) trx\d+\b/i;
 
 function prepared(connection: Connection, sql: string): Statement {
   if (ONE_OFF.test(sql)) return connection.prepare(sql);
