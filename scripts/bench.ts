@@ -1,7 +1,8 @@
 // npm run bench [-- --only <section>] [--iterations <n>] [--pg] [--profile] [--levels 16,64] [--sizes 3KB] [--scale 4]
-// [--rounds 3]: performance measurements (--levels and --sizes narrow the throughput sections for a
-// quick A/B, --scale multiplies the sends per level, --rounds runs each throughput section that many
-// times on a fresh service and keeps the median of every figure, the machine being shared),
+// [--rounds 3] [--node-flags=--perf-basic-prof]: performance measurements (--levels and --sizes narrow
+// the throughput sections for a quick A/B, --scale multiplies the sends per level, --rounds runs each
+// throughput section that many times on a fresh service and keeps the median of every figure, the
+// machine being shared, --node-flags passes flags to the service's node in the throughput sections),
 // printed and written as JSON to bench-results/ (with an SVG chart of throughput against
 // concurrency). Each section is one entry of SECTIONS (name, description, run); a section returns
 // its figures as a flat object. The default run (gate-verify, cost-floor, throughput-sqlite) takes
@@ -9,7 +10,7 @@
 //
 // Sections "throughput-*": the service as `npm start` runs it (app/main.ts, its own process, so its
 // CPU time is read from /proc), pre-signed requests of about 3 KB and 100 KB posted over HTTPS with
-// keep-alive at 1, 4, 16 and 64 in flight; a send counts when its answer carries the mail id and
+// keep-alive at 1, 4, 8, 16, 32 and 64 in flight; a send counts when its answer carries the mail id and
 // the send-proof (the service answers only after mail, document, eBox entry and both sealed,
 // timestamped proofs are committed). Section "cost-floor": the cryptographic and storage floor of
 // one send on this machine. Section "profile": the service under --cpu-prof, top self time.
@@ -149,7 +150,7 @@ const gateVerify: BenchSection = {
 
 const TSX_LOADER = pathToFileURL(path.join(projectRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs')).href;
 const PG_ADMIN_URL = process.env.EPOST_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const CONCURRENCY = [1, 4, 8, 16, 64];
+const CONCURRENCY = [1, 4, 8, 16, 32, 64];
 /** Request sizes: the "3 KB" one is the smallest signed request (an RSA-2048 token alone is 1.3 KB). */
 const SIZES = [
   { label: '3KB', targetBytes: 3 * 1024 },
@@ -161,8 +162,8 @@ const SIZES = [
  * before) is spread over enough sends; ~4 minutes in all with --pg.
  */
 const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
-  '3KB': { 1: 200, 4: 400, 8: 600, 16: 800, 64: 1200 },
-  '100KB': { 1: 60, 4: 120, 8: 160, 16: 240, 64: 320 },
+  '3KB': { 1: 200, 4: 400, 8: 600, 16: 800, 32: 1000, 64: 1200 },
+  '100KB': { 1: 60, 4: 120, 8: 160, 16: 240, 32: 280, 64: 320 },
 };
 /**
  * Unmeasured sends before the first level: a service runs for days, and V8 optimises its hot
@@ -174,6 +175,8 @@ const WARM_UP_SENDS = 1500;
 /** Sends measured under the profiler (after the warm-up), at 16 in flight. */
 const PROFILED_SENDS = 2000;
 const TTL_SECONDS = 3000;
+/** --node-flags: flags for the service's node in the throughput sections (e.g. --perf-basic-prof, so that `perf` names JIT-compiled functions). */
+const SERVICE_NODE_FLAGS: string[] = [];
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 interface ServiceProcess {
@@ -455,7 +458,7 @@ function percentile(sorted: number[], p: number): number {
 /** The throughput of one backend: each size at each concurrency level, server CPU read from /proc. */
 async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Figures> {
   const pg = backend === 'pg' ? await freshPgDatabase() : undefined;
-  const service = await startServiceProcess(workDir, pg ? { DATABASE_URL: pg.url } : {});
+  const service = await startServiceProcess(workDir, pg ? { DATABASE_URL: pg.url } : {}, SERVICE_NODE_FLAGS);
   // Keep-alive connections, as a sender's client would hold them: the TLS handshake is not the subject.
   const agent = new https.Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
   const previousAgent = https.globalAgent;
@@ -931,6 +934,7 @@ async function main(): Promise<void> {
       sizes: { type: 'string' },
       scale: { type: 'string' },
       rounds: { type: 'string' },
+      'node-flags': { type: 'string' },
     },
   });
   if (values.levels) {
@@ -950,6 +954,7 @@ async function main(): Promise<void> {
     if (labels.some((l) => !SIZES.some((s) => s.label === l))) throw new Error(`--sizes takes some of ${SIZES.map((s) => s.label).join(',')}`);
     SIZES.splice(0, SIZES.length, ...SIZES.filter((s) => labels.includes(s.label)));
   }
+  SERVICE_NODE_FLAGS.push(...(values['node-flags'] ?? '').split(/\s+/).filter(Boolean));
   const iterations = values.iterations ? Number(values.iterations) : 1000;
   if (!Number.isInteger(iterations) || iterations < 1) throw new Error('--iterations takes a positive integer');
   const pg = values.pg ?? false;
