@@ -1,8 +1,9 @@
 // npm run bench [-- --only <section>] [--iterations <n>] [--pg] [--profile] [--levels 16,64] [--sizes 3KB] [--scale 4]
-// [--rounds 3] [--node-flags=--perf-basic-prof]: performance measurements (--levels and --sizes narrow
-// the throughput sections for a quick A/B, --scale multiplies the sends per level, --rounds runs each
-// throughput section that many times on a fresh service and keeps the median of every figure, the
-// machine being shared, --node-flags passes flags to the service's node in the throughput sections),
+// [--rounds 3] [--warm-up 1500] [--node-flags=--perf-basic-prof]: performance measurements (--levels
+// and --sizes narrow the throughput sections for a quick A/B, --scale multiplies the sends per level,
+// --rounds runs each throughput section that many times on a fresh service and keeps the median of
+// every figure, the machine being shared, --warm-up sets the unmeasured sends before the first level,
+// --node-flags passes flags to the service's node in the throughput sections),
 // printed and written as JSON to bench-results/ (with an SVG chart of throughput against
 // concurrency). Each section is one entry of SECTIONS (name, description, run); a section returns
 // its figures as a flat object. The default run (gate-verify, cost-floor, throughput-sqlite) takes
@@ -167,11 +168,12 @@ const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
 };
 /**
  * Unmeasured sends before the first level: a service runs for days, and V8 optimises its hot
- * functions only after thousands of calls. With 40 warm-up sends, the first level measured was
- * still partly unoptimised code (16 in flight, same evening: 3.8–4.2 ms of server CPU per send
- * after 1 500 warm-up sends, 5.2–5.9 ms after 40).
+ * functions only after thousands of calls. 1 500 (the default until 2 December) left the levels
+ * inside V8's compiling phase: `perf` showed TurboFan at 22 % of the workers' CPU over the first
+ * ~6 000 sends, 10 % over the next 6 000, 1.5 % after; at 16 in flight 370 sends/s after 15 000
+ * warm-up sends against 301–303 after 1 500. Signing them takes the bench a minute or so per section.
  */
-const WARM_UP_SENDS = 1500;
+let WARM_UP_SENDS = 15_000;
 /** Sends measured under the profiler (after the warm-up), at 16 in flight. */
 const PROFILED_SENDS = 2000;
 const TTL_SECONDS = 3000;
@@ -935,6 +937,7 @@ async function main(): Promise<void> {
       scale: { type: 'string' },
       rounds: { type: 'string' },
       'node-flags': { type: 'string' },
+      'warm-up': { type: 'string' },
     },
   });
   if (values.levels) {
@@ -953,6 +956,10 @@ async function main(): Promise<void> {
     const labels = values.sizes.split(',');
     if (labels.some((l) => !SIZES.some((s) => s.label === l))) throw new Error(`--sizes takes some of ${SIZES.map((s) => s.label).join(',')}`);
     SIZES.splice(0, SIZES.length, ...SIZES.filter((s) => labels.includes(s.label)));
+  }
+  if (values['warm-up']) {
+    WARM_UP_SENDS = Number(values['warm-up']);
+    if (!Number.isInteger(WARM_UP_SENDS) || WARM_UP_SENDS < 1) throw new Error('--warm-up takes a positive integer');
   }
   SERVICE_NODE_FLAGS.push(...(values['node-flags'] ?? '').split(/\s+/).filter(Boolean));
   const iterations = values.iterations ? Number(values.iterations) : 1000;
