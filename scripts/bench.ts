@@ -170,8 +170,9 @@ const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
  * Unmeasured sends before the first level: a service runs for days, and V8 optimises its hot
  * functions only after thousands of calls. 1 500 (the default until 2 December) left the levels
  * inside V8's compiling phase: `perf` showed TurboFan at 22 % of the workers' CPU over the first
- * ~6 000 sends, 10 % over the next 6 000, 1.5 % after; at 16 in flight 370 sends/s after 15 000
- * warm-up sends against 301–303 after 1 500. Signing them takes the bench a minute or so per section.
+ * ~6 000 sends, 10 % over the next 6 000, 1.5 % after (the helper threads' CPU per send at 16 in
+ * flight: 0.41–0.56 ms after 15 000, 0.85–1.01 after 1 500). Signing them takes the bench a minute
+ * or so per section.
  */
 let WARM_UP_SENDS = 15_000;
 /** Sends measured under the profiler (after the warm-up), at 16 in flight. */
@@ -326,7 +327,13 @@ function storageBytesWrittenBy(pid: number): number {
  * database's share of the machine. A backend that exits meanwhile takes its time with it (an
  * undercount); the service's pool keeps its connections open during a level.
  */
-function postgresCpuSeconds(): number {
+/**
+ * The CPU of the PostgreSQL server's processes, those that ended included: a backend that exits
+ * (a pool closing a connection) takes its own CPU time out of /proc, and the postmaster, which
+ * reaps it, keeps it in its children's time (cutime, cstime). Without that, one level read
+ * −11.5 ms of database CPU per send.
+ */
+export function postgresCpuSeconds(): number {
   let seconds = 0;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -336,7 +343,7 @@ function postgresCpuSeconds(): number {
       continue;
     }
     const fields = statFields(Number(entry));
-    if (fields) seconds += cpuSecondsIn(fields);
+    if (fields) seconds += cpuSecondsIn(fields) + (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
   }
   return seconds;
 }

@@ -1,9 +1,12 @@
 // The bench's own arithmetic: how rounds become one figure, how a CPU profile is charged to our
-// functions, and how the server's CPU is split by kind. The figures of docs/PERFORMANCE.md rest on them.
+// functions, how the server's CPU is split by kind, and how the database server's CPU is read. The
+// figures of docs/PERFORMANCE.md rest on them.
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
-import { cpuOf, mergeRounds, summariseCpuProfile } from '../../scripts/bench.js';
+import knexModule from 'knex';
+import { cpuOf, mergeRounds, postgresCpuSeconds, summariseCpuProfile } from '../../scripts/bench.js';
+import { freshDatabase, testBackend } from '../helpers/service.js';
 
 describe('bench: rounds merged into one result', () => {
   it('keeps the median of each figure (a measured one for an even count) and the range of sends per second', () => {
@@ -82,5 +85,26 @@ describe('bench: the server CPU split by kind', () => {
     expect(afterMain.total - afterHelper.total).to.be.greaterThan(0.25);
     expect(afterMain.helperThreads - afterHelper.helperThreads).to.be.lessThan(0.1);
     expect(afterMain.system - before.system).to.be.lessThan(0.3);
+  });
+});
+
+describe(`bench: the database server's CPU (${testBackend})`, () => {
+  it('keeps the CPU of a backend whose connection closed', async function () {
+    if (testBackend !== 'postgres') {
+      console.log('      (skipped under SQLite: this runs in the PostgreSQL run of the suite)');
+      this.skip();
+    }
+    const fresh = await freshDatabase();
+    try {
+      const before = postgresCpuSeconds();
+      const connection = knexModule({ client: 'pg', connection: fresh.env.DATABASE_URL, pool: { min: 0, max: 1 } });
+      // About half a second of the backend's CPU, then its connection closes and the backend exits.
+      await connection.raw('SELECT count(*) FROM generate_series(1, 5000000)');
+      await connection.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(postgresCpuSeconds() - before).to.be.greaterThan(0.1);
+    } finally {
+      await fresh.drop();
+    }
   });
 });
