@@ -323,15 +323,10 @@ function storageBytesWrittenBy(pid: number): number {
 }
 
 /**
- * utime + stime, in seconds, of the PostgreSQL server's processes on this machine (by name): the
- * database's share of the machine. A backend that exits meanwhile takes its time with it (an
- * undercount); the service's pool keeps its connections open during a level.
- */
-/**
- * The CPU of the PostgreSQL server's processes, those that ended included: a backend that exits
- * (a pool closing a connection) takes its own CPU time out of /proc, and the postmaster, which
- * reaps it, keeps it in its children's time (cutime, cstime). Without that, one level read
- * −11.5 ms of database CPU per send.
+ * CPU seconds of the PostgreSQL server's processes on this machine (by name), the database's share
+ * of the machine, those that ended included: a backend that exits (a pool closing a connection)
+ * takes its own utime + stime out of /proc, and the postmaster, which reaps it, keeps them in its
+ * children's time (cutime, cstime). Without that, one level read −11.5 ms of database CPU per send.
  */
 export function postgresCpuSeconds(): number {
   let seconds = 0;

@@ -102,20 +102,13 @@ class GroupCommit implements Transactions {
     try {
       await this.#db.transaction(async (trx) => {
         for (const unit of group) {
-          // Each unit in a SAVEPOINT, released on success, rolled back to on failure. Always the
-          // same name (SQLite nests savepoints of one name, and a unit's own nested transactions
-          // open theirs inside): a knex nested transaction per unit cost its own knex instance and
-          // two statements under a new name to prepare.
-          await trx.raw('SAVEPOINT unit');
-          const outcome = await Promise.resolve(trx)
-            .then(unit.work)
-            .then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
+          // A nested knex transaction is a SAVEPOINT: released on success, rolled back to on failure.
+          // Once ended it refuses its unit's queries that arrive late, which a plain SAVEPOINT would
+          // let run outside it and commit with the group (measured cheaper by ~3 %, not worth that).
+          const outcome = await trx.transaction(unit.work).then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
           // The database itself failed (a full disk, an I/O error): SQLite may already have rolled
           // the whole transaction back, and a later SAVEPOINT would open one of its own. Stop here.
           if (!outcome.ok && isStorageFailure(outcome.err)) throw outcome.err;
-          // ROLLBACK TO leaves the savepoint open: it is released after.
-          if (!outcome.ok) await trx.raw('ROLLBACK TO unit');
-          await trx.raw('RELEASE unit');
           outcomes.push(outcome);
         }
       });

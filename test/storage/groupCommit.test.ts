@@ -67,6 +67,26 @@ describe('group commit on SQLite', function () {
     expect(rows).to.deep.equal([{ id: 'a', note: 'stored' }, { id: 'c', note: 'stored' }, { id: 'taken', note: 'before' }]);
   });
 
+  it("a failed unit's query that arrives after its rollback is refused, not committed with the group", async () => {
+    await db('units').insert({ id: 'taken', note: 'before' });
+    const transactions = transactionsFor(db);
+    let late: Promise<unknown> = Promise.resolve();
+    const outcomes = await Promise.allSettled([
+      transactions.run(async (trx) => {
+        // A query the unit started but did not wait for: it reaches the database after the unit failed.
+        late = new Promise((settled) => setImmediate(() => trx('units').insert({ id: 'late', note: 'after the rollback' }).then(settled, settled)));
+        await trx('units').insert({ id: 'taken', note: 'collision' });
+      }),
+      transactions.run(async (trx) => {
+        await late;
+        await trx('units').insert({ id: 'next', note: 'stored' });
+      }),
+    ]);
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['rejected', 'fulfilled']);
+    expect(String(await late)).to.match(/Transaction query already complete/);
+    expect(await db('units').orderBy('id').pluck('id')).to.deep.equal(['next', 'taken']);
+  });
+
   it('nobody is answered before the commit: another connection already sees the rows when a unit resolves', async () => {
     const other = await openDatabase({ dbFile: path.join(dir, 'epost.sqlite'), databaseUrl: undefined });
     try {
