@@ -7,7 +7,7 @@
 // printed and written as JSON to bench-results/ (with an SVG chart of throughput against
 // concurrency). Each section is one entry of SECTIONS (name, description, run); a section returns
 // its figures as a flat object. The default run (gate-verify, cost-floor, throughput-sqlite) takes
-// about three minutes on a 2-core machine; --pg adds throughput-pg, --profile adds the CPU profile.
+// about six minutes on a 2-core machine; --pg adds throughput-pg, --profile adds the CPU profile.
 //
 // Sections "throughput-*": the service as `npm start` runs it (app/main.ts, its own process, so its
 // CPU time is read from /proc), pre-signed requests of about 3 KB and 100 KB posted over HTTPS with
@@ -160,7 +160,7 @@ const SIZES = [
 /**
  * Sends per concurrency level: a few seconds each at today's rates, so that a p99 rests on more than
  * a handful of samples and the CPU read from /proc (10 ms ticks, and whatever the sealer did just
- * before) is spread over enough sends; ~4 minutes in all with --pg.
+ * before) is spread over enough sends.
  */
 const SENDS_PER_LEVEL: Record<string, Record<number, number>> = {
   '3KB': { 1: 200, 4: 400, 8: 600, 16: 800, 32: 1000, 64: 1200 },
@@ -289,6 +289,10 @@ export function cpuOf(pid: number): { total: number; system: number; helperThrea
 function cpuSecondsIn(fields: string[]): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
+/** cutime + cstime of the process's ended and reaped children, in seconds. */
+function reapedChildrenCpuSecondsIn(fields: string[]): number {
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+}
 
 /**
  * The machine's speed at this moment, as one core does a send's kind of work (µs, median): parse a
@@ -338,7 +342,7 @@ export function postgresCpuSeconds(): number {
       continue;
     }
     const fields = statFields(Number(entry));
-    if (fields) seconds += cpuSecondsIn(fields) + (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+    if (fields) seconds += cpuSecondsIn(fields) + reapedChildrenCpuSecondsIn(fields);
   }
   return seconds;
 }

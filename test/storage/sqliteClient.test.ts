@@ -77,6 +77,18 @@ describe('SQLite client', function () {
       expect(cached.filter((sql) => /SAVEPOINT/i.test(sql))).to.deep.equal([]);
     });
 
+    it('keeps a statement in use while hundreds of others pass through the cache', async () => {
+      const hot = 'select `note` from `units` where `id` = ? limit 1';
+      for (let i = 0; i < 300; i++) {
+        await db.raw(`select ${i} as n`);
+        if (i % 50 === 0) expect(await db('units').where({ id: 'a' }).first('note')).to.deep.equal({ note: 'note a' });
+      }
+      const cached = await withConnection(cachedStatements);
+      // Dropped least recently used first: the hot statement, last run 50 statements ago, stays.
+      expect(cached).to.include(hot);
+      expect(cached).to.not.include('select 0 as n');
+    });
+
     it('keeps savepoint journals in memory', async () => {
       expect(await withConnection((connection) => (connection as { pragma(sql: string, options: { simple: true }): unknown }).pragma('temp_store', { simple: true }))).to.equal(2);
     });
