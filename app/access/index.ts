@@ -6,7 +6,7 @@ import { EpostError } from '../errors/index.js';
 import { x509 } from '../pki/index.js';
 import type { RecipientKind } from '../identifiers/index.js';
 import { isValidEnterpriseNumber } from '../identifiers/index.js';
-import type { Database } from '../storage/index.js';
+import { statementsOf, type Database } from '../storage/index.js';
 
 export type SenderOperation = 'SendRegisteredMail' | 'GetProofOfDelivery';
 export const ALL_OPERATIONS: SenderOperation[] = ['SendRegisteredMail', 'GetProofOfDelivery'];
@@ -68,11 +68,12 @@ export async function registerSenderCertificate(db: Database, enterpriseNumber: 
 
 /** The organisation a validated signing certificate belongs to, or FailedAuthentication. */
 export async function senderForCertificate(db: Database, fingerprint: string, subject: string): Promise<AuthenticatedSender> {
-  const row = await db('sender_certificates as c')
-    .join('sender_organisations as o', 'o.enterprise_number', 'c.enterprise_number')
-    .where('c.fingerprint_sha256', fingerprint)
-    .whereNull('c.revoked_at')
-    .first('o.enterprise_number', 'o.name', 'o.allowed_operations', 'o.allowed_recipient_kinds', 'o.allowed_message_types', 'o.send_proof_copies');
+  // Plain SQL: every request asks.
+  const [row] = await statementsOf(db).rows<SenderOrganisationRow>(
+    `select ${SENDER_COLUMNS} from sender_certificates c join sender_organisations o on o.enterprise_number = c.enterprise_number
+      where c.fingerprint_sha256 = ? and c.revoked_at is null limit 1`,
+    [fingerprint],
+  );
   if (!row) {
     throw new EpostError('FailedAuthentication', 'The signing certificate is not registered for any sender organisation');
   }
@@ -88,12 +89,12 @@ export async function senderForCertificate(db: Database, fingerprint: string, su
  * cannot speak for this one.
  */
 export async function senderForOrganisation(db: Database, enterpriseNumber: string, subject: string, fingerprint: string): Promise<AuthenticatedSender> {
-  const row = await db('sender_organisations')
-    .where({ enterprise_number: enterpriseNumber })
-    .first('enterprise_number', 'name', 'allowed_operations', 'allowed_recipient_kinds', 'allowed_message_types', 'send_proof_copies');
+  const [row] = await statementsOf(db).rows<SenderOrganisationRow>(`select ${SENDER_COLUMNS} from sender_organisations o where o.enterprise_number = ? limit 1`, [enterpriseNumber]);
   if (!row) throw new EpostError('NotAuthorized', `Organisation ${enterpriseNumber} is not registered as a sender`);
   return authenticatedSender(row, subject, fingerprint, 'confirmed certificate', ', not to');
 }
+
+const SENDER_COLUMNS = 'o.enterprise_number, o.name, o.allowed_operations, o.allowed_recipient_kinds, o.allowed_message_types, o.send_proof_copies';
 
 interface SenderOrganisationRow {
   enterprise_number: string;
@@ -177,6 +178,19 @@ export interface SenderAdministrator {
  * "NTRBE-" or "VATBE-" followed by the number). Empty when the subject names none or cannot be read.
  */
 export function enterpriseNumbersNamedBy(subject: string): string[] {
+  let named = namedBySubject.get(subject);
+  if (!named) {
+    named = parseEnterpriseNumbers(subject);
+    // Every request names its certificate's subject, and the senders' subjects are few: parsed once each.
+    if (namedBySubject.size >= 1000) namedBySubject.clear();
+    namedBySubject.set(subject, named);
+  }
+  return [...named];
+}
+
+const namedBySubject = new Map<string, readonly string[]>();
+
+function parseEnterpriseNumbers(subject: string): string[] {
   let values: string[];
   try {
     values = new x509.Name(subject).getField('2.5.4.97');

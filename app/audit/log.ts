@@ -15,7 +15,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { EpostConfig } from '../config/index.js';
 import { EpostError } from '../errors/index.js';
 import { pkiLayout } from '../pki/index.js';
-import type { Database, DataVault } from '../storage/index.js';
+import { statementsOf, type Database, type DataVault, type Statements } from '../storage/index.js';
 import { BuiltInTimestampAuthority, type TimestampAuthority } from '../timestamp/index.js';
 import { consistencyPath, Frontier, inclusionPath, leafHash, rootHash, verifyConsistency, verifyInclusion, type Hash, type NodeAddress, type NodeReader } from './merkle.js';
 import { purgeExpiredDocuments, type PurgedDocument } from './retention.js';
@@ -127,10 +127,15 @@ export class AuditLog {
    * recorded, so the record commits (or rolls back) with it. Returns the records' insertion ids.
    */
   async append(db: Database, steps: ProcessingStep | ProcessingStep[]): Promise<number[]> {
-    const list = Array.isArray(steps) ? steps : [steps];
     // Outside a transaction, one of our own: a record and its payload are written together or not at all.
-    if (!db.isTransaction) return db.transaction((trx) => this.append(trx, list));
-    const ids = await insertRecords(db, this.#o.vault, list, this.#o.now);
+    if (!db.isTransaction) return db.transaction((trx) => this.append(trx, steps));
+    return this.appendIn(statementsOf(db), steps);
+  }
+
+  /** As append, in a transaction given by its statements (the send transaction's). */
+  async appendIn(tx: Statements, steps: ProcessingStep | ProcessingStep[]): Promise<number[]> {
+    const list = Array.isArray(steps) ? steps : [steps];
+    const ids = await insertRecords(tx, this.#o.vault, list, this.#o.now);
     this.#appendedSinceSeal += list.length;
     if (this.#timer && this.#appendedSinceSeal >= this.#o.treeBatchRecords && !this.#soon) {
       // A full batch: seal now rather than at the next tick (after the caller has committed).

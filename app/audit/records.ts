@@ -4,7 +4,7 @@
 // number; the sealer numbers committed records later (see log.ts). Its leaf, the bytes the Merkle
 // tree commits to, is a fixed-order JSON rendering of exactly the stored columns and its number.
 import { createHash } from 'node:crypto';
-import type { Database, DataVault } from '../storage/index.js';
+import { insertInto, insertRows, type Database, type DataVault, type Statements } from '../storage/index.js';
 
 /** The kinds of processing the log knows; each is named as the domain names it. */
 export type AuditOperation =
@@ -167,10 +167,10 @@ const RECORDS_PER_STATEMENT = 200;
  * statement for the records and one for the payloads (a send logs two steps, one with a payload).
  * Returns the records' insertion ids in the order of `steps`.
  */
-export async function insertRecords(db: Database, vault: DataVault, steps: ProcessingStep[], now: () => Date): Promise<number[]> {
+export async function insertRecords(tx: Statements, vault: DataVault, steps: ProcessingStep[], now: () => Date): Promise<number[]> {
   if (steps.length > RECORDS_PER_STATEMENT) {
     const ids: number[] = [];
-    for (let i = 0; i < steps.length; i += RECORDS_PER_STATEMENT) ids.push(...(await insertRecords(db, vault, steps.slice(i, i + RECORDS_PER_STATEMENT), now)));
+    for (let i = 0; i < steps.length; i += RECORDS_PER_STATEMENT) ids.push(...(await insertRecords(tx, vault, steps.slice(i, i + RECORDS_PER_STATEMENT), now)));
     return ids;
   }
   if (steps.length === 0) return [];
@@ -192,7 +192,8 @@ export async function insertRecords(db: Database, vault: DataVault, steps: Proce
     payload_sha256: step.payload ? createHash('sha256').update(step.payload).digest('hex') : null,
     payload_size: step.payload ? step.payload.length : null,
   }));
-  const returned = (await db('audit_records').insert(rows).returning(['id', 'operation', 'payload_sha256'])) as Array<{ id: number | string; operation: string; payload_sha256: string | null }>;
+  const insert = insertInto('audit_records', rows, { returning: ['id', 'operation', 'payload_sha256'] });
+  const returned = await tx.rows<{ id: number | string; operation: string; payload_sha256: string | null }>(insert.sql, insert.bindings);
   // One statement numbers its rows in the order of its VALUES (SQLite rowids, a PostgreSQL
   // sequence), but RETURNING promises no order: sorted by id they are the steps in order, and the
   // payload (whose associated data names the record id) must land on its own record, so a mismatch
@@ -219,7 +220,7 @@ export async function insertRecords(db: Database, vault: DataVault, steps: Proce
       stored_size: kept.length,
     });
   }
-  if (payloads.length > 0) await db('audit_payloads').insert(payloads);
+  if (payloads.length > 0) await insertRows(tx, 'audit_payloads', payloads);
   return inserted.map((r) => r.id);
 }
 

@@ -11,7 +11,7 @@ import { EpostError } from '../errors/index.js';
 import { timeOrderedId } from '../identifiers/index.js';
 import { pkiLayout, readPemTexts } from '../pki/index.js';
 import { evidenceOfMail, exportEvidenceBundle, recordEvidence } from '../proofs/index.js';
-import { isUniqueViolation, readDocument, type Database } from '../storage/index.js';
+import { isUniqueViolation, readDocument, statementsOf, type Database } from '../storage/index.js';
 import {
   BATCH_FORMAT,
   documentPathOf,
@@ -175,7 +175,7 @@ export async function assembleBatch(ctx: BatchContext, enterpriseNumber: string)
       await trx('batch_mails').insert(
         content.mails.map((m, position) => ({ batch_id: batchId, registered_mail_id: m.registeredMailId, position, evidence_bundle: m.evidenceBundle })),
       );
-      const noticeId = await postNotice(trx, ctx.vault, {
+      const noticeId = await postNotice(statementsOf(trx), ctx.vault, {
         eBox: { kind: 'enterprise', ownerId: enterpriseNumber },
         kind: 'BatchAvailable',
         subject: {

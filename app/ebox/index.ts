@@ -4,7 +4,7 @@
 // rights.ts).
 import { fileURLToPath } from 'node:url';
 import { timeOrderedId, type Recipient } from '../identifiers/index.js';
-import type { Database } from '../storage/index.js';
+import { insertRows, type Database, type Statements } from '../storage/index.js';
 import { expirationDate } from './messages.js';
 import { GENERIC_MESSAGE_TYPE } from './messageTypes.js';
 
@@ -37,37 +37,43 @@ export function planDelivery(recipient: Recipient, deliveredAt: Date, retention?
  * mail's row. The message gets its sender's message type and, when the retentions are known, its
  * expiration date (otherwise it is settled the first time the eBox is read).
  */
-export async function deliverIntoEbox(trx: Database, delivery: EboxDelivery, registeredMailId: string): Promise<void> {
-  await trx('eboxes')
-    .insert({ kind: delivery.eBox.kind, owner_id: delivery.eBox.ownerId, created_at: delivery.deliveredAt.toISOString() })
-    .onConflict(['kind', 'owner_id'])
-    .ignore();
-  // One statement (it runs for every mail): the sender organisation's document retention, its own
-  // message type if it has one (at most one per sender), and the generic type as the fallback.
-  const mail = await trx('registered_mails as r')
-    .join('sender_organisations as o', 'o.enterprise_number', 'r.sender_enterprise_number')
-    .leftJoin('ebox_message_types as own', 'own.sender_enterprise_number', 'r.sender_enterprise_number')
-    .leftJoin('ebox_message_types as generic', (join) => join.onVal('generic.id', GENERIC_MESSAGE_TYPE))
-    .where('r.id', registeredMailId)
-    .first('o.document_retention_days', 'own.id as own_type_id', 'own.retention_days as own_retention_days', 'generic.retention_days as generic_retention_days');
+export async function deliverIntoEbox(tx: Statements, delivery: EboxDelivery, registeredMailId: string): Promise<void> {
+  await insertRows(tx, 'eboxes', [{ kind: delivery.eBox.kind, owner_id: delivery.eBox.ownerId, created_at: delivery.deliveredAt.toISOString() }], { ignoreConflictOn: ['kind', 'owner_id'] });
+  const [mail] = await tx.rows<{ document_retention_days: number | null; own_type_id: string | null; own_retention_days: number | null; generic_retention_days: number | null }>(
+    MAIL_RETENTION,
+    [GENERIC_MESSAGE_TYPE, registeredMailId],
+  );
   const messageTypeId: string | null = mail ? (mail.own_type_id ? String(mail.own_type_id) : GENERIC_MESSAGE_TYPE) : null;
   let expiresAt: string | null = null;
   if (delivery.retention && mail && messageTypeId) {
     const typeRetentionDays = mail.own_type_id ? mail.own_retention_days : mail.generic_retention_days;
     expiresAt = expirationDate(delivery.deliveredAt, typeRetentionDays, mail.document_retention_days, delivery.retention).toISOString();
   }
-  await trx('ebox_messages').insert({
-    id: delivery.eBoxMessageId,
-    ebox_kind: delivery.eBox.kind,
-    ebox_owner_id: delivery.eBox.ownerId,
-    registered_mail_id: registeredMailId,
-    delivered_at: delivery.deliveredAt.toISOString(),
-    read_at: null,
-    visible: true,
-    message_type_id: messageTypeId,
-    expires_at: expiresAt,
-  });
+  await insertRows(tx, 'ebox_messages', [
+    {
+      id: delivery.eBoxMessageId,
+      ebox_kind: delivery.eBox.kind,
+      ebox_owner_id: delivery.eBox.ownerId,
+      registered_mail_id: registeredMailId,
+      delivered_at: delivery.deliveredAt.toISOString(),
+      read_at: null,
+      visible: true,
+      message_type_id: messageTypeId,
+      expires_at: expiresAt,
+    },
+  ]);
 }
+
+/**
+ * One statement (it runs for every mail): the sender organisation's document retention, its own
+ * message type if it has one (at most one per sender), and the generic type as the fallback.
+ */
+const MAIL_RETENTION = `select o.document_retention_days, own.id as own_type_id, own.retention_days as own_retention_days, generic.retention_days as generic_retention_days
+  from registered_mails r
+  join sender_organisations o on o.enterprise_number = r.sender_enterprise_number
+  left join ebox_message_types own on own.sender_enterprise_number = r.sender_enterprise_number
+  left join ebox_message_types generic on generic.id = ?
+  where r.id = ? limit 1`;
 
 export interface EboxMessageSummary {
   id: string;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { EPOST, type AuditLog } from '../audit/index.js';
 import { EpostError } from '../errors/index.js';
 import { isValidEnterpriseNumber, isValidSsin, timeOrderedId } from '../identifiers/index.js';
-import { openFromStorage, sealForStorage, type Database, type DataVault } from '../storage/index.js';
+import { insertRows, openFromStorage, sealForStorage, type Database, type DataVault, type Statements } from '../storage/index.js';
 import { messageAccess, recordEboxAccess } from './accessLog.js';
 import type { EboxContext } from './context.js';
 import type { EboxMessage } from './messages.js';
@@ -72,13 +72,13 @@ function checked(notice: EboxNotice): void {
 }
 
 /** Posts a notice inside the caller's transaction (creates the eBox if needed); returns the eBox message id. */
-export async function postNotice(trx: Database, vault: DataVault, notice: EboxNotice): Promise<string> {
+export async function postNotice(tx: Statements, vault: DataVault, notice: EboxNotice): Promise<string> {
   checked(notice);
   const id = timeOrderedId(notice.at);
   const at = notice.at.toISOString();
   const { content } = notice.attachment;
-  await trx('eboxes').insert({ kind: notice.eBox.kind, owner_id: notice.eBox.ownerId, created_at: at }).onConflict(['kind', 'owner_id']).ignore();
-  await trx('ebox_notices').insert({
+  await insertRows(tx, 'eboxes', [{ kind: notice.eBox.kind, owner_id: notice.eBox.ownerId, created_at: at }], { ignoreConflictOn: ['kind', 'owner_id'] });
+  await insertRows(tx, 'ebox_notices', [{
     id,
     ebox_kind: notice.eBox.kind,
     ebox_owner_id: notice.eBox.ownerId,
@@ -97,7 +97,7 @@ export async function postNotice(trx: Database, vault: DataVault, notice: EboxNo
     visible: true,
     // Settled with the eBox retention when the eBox is next read (messages.ts): the retention is configuration.
     expires_at: null,
-  });
+  }]);
   return id;
 }
 
@@ -106,12 +106,12 @@ export async function postNotice(trx: Database, vault: DataVault, notice: EboxNo
  * transaction, so the copy exists exactly when the mail does.
  */
 export async function copySendProof(
-  trx: Database,
-  ctx: { vault: DataVault; audit: Pick<AuditLog, 'append'> },
+  tx: Statements,
+  ctx: { vault: DataVault; audit: Pick<AuditLog, 'appendIn'> },
   sent: { senderEnterpriseNumber: string; senderReference: string; registeredMailId: string; sendProofId: string; sendProof: Buffer; at: Date },
 ): Promise<string> {
   const ref = sent.senderReference;
-  const messageId = await postNotice(trx, ctx.vault, {
+  const messageId = await postNotice(tx, ctx.vault, {
     eBox: { kind: 'enterprise', ownerId: sent.senderEnterpriseNumber },
     kind: 'SendProofCopy',
     subject: {
@@ -124,7 +124,7 @@ export async function copySendProof(
     registeredMailId: sent.registeredMailId,
     at: sent.at,
   });
-  await ctx.audit.append(trx, {
+  await ctx.audit.appendIn(tx, {
     operation: 'DeliverIntoEbox',
     outcome: 'completed',
     at: sent.at,

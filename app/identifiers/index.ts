@@ -38,3 +38,4 @@ export interface Recipient {
   id: string;
 }
 export { timeOrderedId } from './timeOrderedId.js';
+export { pooledRandomBytes } from './random.js';

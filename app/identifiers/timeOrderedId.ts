@@ -4,21 +4,7 @@
 // lands on a leaf of its own: one page more to write at every commit per index, and, once an index
 // is larger than memory, one page more to read. The random bits keep ids unguessable; they are
 // names, never credentials (who may read a record is decided by its owner, see access/ and ebox/).
-import { randomFillSync } from 'node:crypto';
-
-/** Random bytes fetched in bulk: one call to the system's generator per 256 ids, not per id. */
-const POOL = Buffer.alloc(10 * 256);
-let poolOffset = POOL.length;
-
-function randomTen(): Buffer {
-  if (poolOffset === POOL.length) {
-    randomFillSync(POOL);
-    poolOffset = 0;
-  }
-  const bytes = POOL.subarray(poolOffset, poolOffset + 10);
-  poolOffset += 10;
-  return bytes;
-}
+import { pooledRandomBytes } from './random.js';
 
 /**
  * A new UUID version 7 in its lower-case text form (xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx), of the
@@ -27,7 +13,7 @@ function randomTen(): Buffer {
 export function timeOrderedId(at: Date): string {
   const bytes = Buffer.allocUnsafe(16);
   bytes.writeUIntBE(at.getTime(), 0, 6);
-  randomTen().copy(bytes, 6);
+  pooledRandomBytes(10).copy(bytes, 6);
   bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
   bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10
   const hex = bytes.toString('hex');

@@ -5,6 +5,7 @@ import { inclusionProofJson, recipientKey } from '../audit/index.js';
 import { EpostError } from '../errors/index.js';
 import { evidenceOfMail } from '../proofs/index.js';
 import { parseGetProofOfDelivery, renderGetProofOfDeliveryResponse } from '../soap/index.js';
+import { statementsOf } from '../storage/index.js';
 import type { ServiceContext } from './context.js';
 import { recordReplayKey } from './replay.js';
 import type { AuthenticatedRequest } from './sendRegisteredMail.js';
@@ -39,7 +40,7 @@ export async function getProofOfDelivery(ctx: ServiceContext, request: Authentic
   }
 
   await ctx.db.transaction(async (trx) => {
-    await recordReplayKey(trx, request.verified);
+    await recordReplayKey(statementsOf(trx), request.verified);
     await ctx.audit.append(trx, {
       operation: 'GetProofOfDelivery',
       outcome: 'accepted',

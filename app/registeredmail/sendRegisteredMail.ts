@@ -9,7 +9,7 @@ import { EpostError } from '../errors/index.js';
 import { timeOrderedId } from '../identifiers/index.js';
 import { evidenceFollowing, type DocumentFacts, type EvidenceFacts } from '../proofs/index.js';
 import { parseSendRegisteredMail, renderSendRegisteredMailResponse, type SendRegisteredMailRequest } from '../soap/index.js';
-import { storeDocument } from '../storage/index.js';
+import { insertRows, statementsOf, storeDocument } from '../storage/index.js';
 import type { VerifiedRequest } from '../wssecurity/index.js';
 import type { ServiceContext } from './context.js';
 import { isUniqueViolation, recordReplayKey } from './replay.js';
@@ -86,9 +86,9 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
   //    both proofs and the replay key. Either all of it is stored or none of it (sends that arrive
   //    together may share one durable commit, each in its own savepoint).
   try {
-    await ctx.sendTransactions.run(async (trx) => {
-      await recordReplayKey(trx, verified);
-      await trx('registered_mails').insert({
+    await ctx.sendTransactions.run(async (tx) => {
+      await recordReplayKey(tx, verified);
+      await insertRows(tx, 'registered_mails', [{
         id: registeredMailId,
         sender_enterprise_number: sender.enterpriseNumber,
         sender_reference: mail.senderReference,
@@ -103,19 +103,19 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
         digest_sha256: document.digestSha256,
         submission_time: receivedAt.toISOString(),
         status: 'DELIVERED',
-      });
-      await storeDocument(trx, ctx.vault, registeredMailId, mail.document.content);
-      await deliverIntoEbox(trx, delivery, registeredMailId);
-      await trx('proofs').insert([
+      }]);
+      await storeDocument(tx, ctx.vault, registeredMailId, mail.document.content);
+      await deliverIntoEbox(tx, delivery, registeredMailId);
+      await insertRows(tx, 'proofs', [
         proofRow(sendProofId, registeredMailId, 'SendProof', sendProof, receivedAt),
         proofRow(deliveryProofId, registeredMailId, 'DeliveryProof', deliveryProof, delivery.deliveredAt),
       ]);
       // The sender chose a copy of each send-proof in its own enterprise eBox (a notice, logged there).
       if (sender.sendProofCopies) {
         const copy = { senderEnterpriseNumber: sender.enterpriseNumber, senderReference: mail.senderReference, registeredMailId, sendProofId, sendProof, at: delivery.deliveredAt };
-        await copySendProof(trx, ctx, copy);
+        await copySendProof(tx, ctx, copy);
       }
-      await ctx.audit.append(trx, [
+      await ctx.audit.appendIn(tx, [
         acceptedRecord(request, registeredMailId, mail.recipient, sendProofId),
         deliveryRecord(request, registeredMailId, mail.recipient, deliveryProofId, delivery.deliveredAt),
       ]);
@@ -140,9 +140,11 @@ async function answerForEarlierSubmission(
   mail: SendRegisteredMailRequest,
   submissionFingerprint: string,
 ): Promise<string | undefined> {
-  const existing = await ctx.db('registered_mails')
-    .where({ sender_enterprise_number: request.sender.enterpriseNumber, sender_reference: mail.senderReference })
-    .first('id', 'submission_fingerprint', 'submission_time');
+  // Plain SQL: every send asks, and almost always hears that there is none.
+  const [existing] = await statementsOf(ctx.db).rows<{ id: string; submission_fingerprint: string; submission_time: string }>(
+    'select id, submission_fingerprint, submission_time from registered_mails where sender_enterprise_number = ? and sender_reference = ? limit 1',
+    [request.sender.enterpriseNumber, mail.senderReference],
+  );
   if (!existing) return undefined;
   if (existing.submission_fingerprint !== submissionFingerprint) {
     throw new EpostError(
@@ -152,7 +154,7 @@ async function answerForEarlierSubmission(
   }
   const proof = await ctx.db('proofs').where({ registered_mail_id: existing.id, kind: 'SendProof' }).first('sealed_xml');
   await ctx.db.transaction(async (trx) => {
-    await recordReplayKey(trx, request.verified);
+    await recordReplayKey(statementsOf(trx), request.verified);
     await ctx.audit.append(trx, { ...acceptedRecord(request, existing.id, mail.recipient), details: { idempotentRetry: true } });
   });
   return renderSendRegisteredMailResponse({

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
 import type { Database } from './database.js';
+import { insertRows, type Statements } from './statements.js';
 import type { DataVault } from './vault.js';
 
 /** The columns a sealed value is kept in. */
@@ -34,9 +35,9 @@ export function openFromStorage(vault: DataVault, row: SealedColumns, associated
 
 const documentData = (registeredMailId: string) => `document:${registeredMailId}`;
 
-/** Stores a mail's document, encrypted, with the caller's handle (the send transaction). */
-export async function storeDocument(db: Database, vault: DataVault, registeredMailId: string, content: Buffer): Promise<void> {
-  await db('documents').insert({ registered_mail_id: registeredMailId, ...sealForStorage(vault, content, documentData(registeredMailId)) });
+/** Stores a mail's document, encrypted, in the caller's transaction (the send transaction). */
+export async function storeDocument(tx: Statements, vault: DataVault, registeredMailId: string, content: Buffer): Promise<void> {
+  await insertRows(tx, 'documents', [{ registered_mail_id: registeredMailId, ...sealForStorage(vault, content, documentData(registeredMailId)) }]);
 }
 
 /**

@@ -4,15 +4,20 @@
 // in a savepoint of its own, so it is stored entirely or not at all and a failing one (a duplicate
 // key, a refused row) rolls back alone; nobody is answered before the commit that holds their rows
 // has returned, and a failed commit fails every unit in it (each retryable, nothing kept).
+// A unit writes through Statements (statements.ts): on SQLite each statement runs at once on the
+// transaction's connection, and once the unit has ended its handle refuses anything more, so a
+// statement it started and forgot cannot run after its savepoint and commit with the group.
 // PostgreSQL commits concurrent transactions in parallel (and groups their WAL flushes itself):
 // there each unit is simply its own transaction.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Database } from './database.js';
 import { isPostgres } from './dialect.js';
+import { runOnConnection } from './sqliteClient.js';
+import { statementsOf, type Statements } from './statements.js';
 
 export interface Transactions {
   /** Runs `work` in a transaction (or a savepoint of a shared one) that has durably committed when the promise settles. */
-  run<T>(work: (trx: Database) => Promise<T>): Promise<T>;
+  run<T>(work: (tx: Statements) => Promise<T>): Promise<T>;
   /** Units of work run and durable commits made so far (units ÷ commits: how much grouping saves). */
   readonly stats: CommitStats;
 }
@@ -26,7 +31,7 @@ export interface CommitStats {
 const MAX_GROUP = 64;
 
 interface Unit {
-  work: (trx: Database) => Promise<unknown>;
+  work: (tx: Statements) => Promise<unknown>;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -49,8 +54,8 @@ class OwnCommits implements Transactions {
     this.#db = db;
   }
 
-  async run<T>(work: (trx: Database) => Promise<T>): Promise<T> {
-    const value = await this.#db.transaction(work);
+  async run<T>(work: (tx: Statements) => Promise<T>): Promise<T> {
+    const value = await this.#db.transaction((trx) => work(statementsOf(trx)));
     this.stats.units++;
     this.stats.commits++;
     return value;
@@ -67,7 +72,7 @@ class GroupCommit implements Transactions {
     this.#db = db;
   }
 
-  run<T>(work: (trx: Database) => Promise<T>): Promise<T> {
+  run<T>(work: (tx: Statements) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#committing) void this.#drain();
@@ -89,26 +94,21 @@ class GroupCommit implements Transactions {
   }
 
   async #commit(group: Unit[]): Promise<void> {
-    if (group.length === 1) {
-      // Alone: no savepoint needed.
-      const [unit] = group;
-      await this.#db.transaction(unit!.work).then((value) => {
-        this.#count(1);
-        unit!.resolve(value);
-      }, unit!.reject);
-      return;
-    }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
     try {
       await this.#db.transaction(async (trx) => {
+        const connection: object = await trx.client.acquireConnection();
+        const exec: Execute = (sql, bindings = []) => runOnConnection(trx.client, connection, sql, bindings);
         for (const unit of group) {
-          // A nested knex transaction is a SAVEPOINT: released on success, rolled back to on failure.
-          // Once ended it refuses its unit's queries that arrive late, which a plain SAVEPOINT would
-          // let run outside it and commit with the group (measured cheaper by ~3 %, not worth that).
-          const outcome = await trx.transaction(unit.work).then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
+          exec('SAVEPOINT unit');
+          const statements = new UnitStatements(exec);
+          const outcome = await unit.work(statements).then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
+          statements.end();
           // The database itself failed (a full disk, an I/O error): SQLite may already have rolled
           // the whole transaction back, and a later SAVEPOINT would open one of its own. Stop here.
           if (!outcome.ok && isStorageFailure(outcome.err)) throw outcome.err;
+          if (!outcome.ok) exec('ROLLBACK TO SAVEPOINT unit');
+          exec('RELEASE SAVEPOINT unit');
           outcomes.push(outcome);
         }
       });
@@ -128,5 +128,35 @@ class GroupCommit implements Transactions {
   #count(units: number): void {
     this.stats.units += units;
     this.stats.commits++;
+  }
+}
+
+type Execute = (sql: string, bindings?: readonly unknown[]) => ReturnType<typeof runOnConnection>;
+
+/** One unit's statements, run at once on the shared transaction's connection until the unit has ended. */
+class UnitStatements implements Statements {
+  #ended = false;
+  readonly #exec: Execute;
+
+  constructor(exec: Execute) {
+    this.#exec = exec;
+  }
+
+  end(): void {
+    this.#ended = true;
+  }
+
+  async rows<T>(sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
+    return (this.#run(sql, bindings).rows ?? []) as T[];
+  }
+
+  async run(sql: string, bindings: readonly unknown[] = []): Promise<number> {
+    return this.#run(sql, bindings).changes;
+  }
+
+  #run(sql: string, bindings: readonly unknown[]) {
+    // Its savepoint is released or rolled back: this statement would belong to the next unit, or to the group.
+    if (this.#ended) throw new Error(`A statement after its unit of work ended is refused: ${sql.slice(0, 60)}`);
+    return this.#exec(sql, bindings);
   }
 }

@@ -90,6 +90,17 @@ function execute(client: SqliteClient, connection: Connection, query: Query): Qu
 }
 
 /**
+ * Runs one statement at once on `connection` (a transaction's, from `client`), cached and with its
+ * bindings formatted as every other statement of the client: the rows of a reader, else the number
+ * of rows changed. For units of a group commit, which already hold the write lock (no waiting).
+ */
+export function runOnConnection(client: object, connection: object, sql: string, bindings: readonly unknown[]): { rows?: unknown[]; changes: number } {
+  const query: Query = { sql, bindings: [...bindings] };
+  execute(client as SqliteClient, connection as Connection, query);
+  return query.context ? { changes: query.context.changes } : { rows: query.response as unknown[], changes: 0 };
+}
+
+/**
  * knex binds a LIMIT (`.first()` is `limit ?`), and SQLite prepares a statement whose LIMIT is a
  * bound parameter again at each new binding (its planner uses the value): every `.first()` was
  * compiled anew at every execution. An integer limit is written into the SQL instead, so the

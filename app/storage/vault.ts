@@ -1,6 +1,7 @@
 // Data at rest: documents and the signed SOAP requests are encrypted with AES-256-GCM. The
 // additional authenticated data binds each ciphertext to its row, so ciphertexts cannot be swapped.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../identifiers/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -23,7 +24,7 @@ export class DataVault {
   }
 
   encrypt(plaintext: Buffer, associatedData: string): Sealed {
-    const iv = randomBytes(12);
+    const iv = pooledRandomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     cipher.setAAD(Buffer.from(associatedData, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);

@@ -5,7 +5,7 @@
 // DER-encoded once in fromPem by the ASN.1 libraries and written verbatim into each token
 // (PreEncoded). Per token asn1js encodes only the six variable fields; the containers around them
 // come from templates it encoded once for those field lengths (DerTemplate), and nothing is parsed back.
-import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
 import { Certificate, GeneralName, GeneralNames } from '@peculiar/asn1-x509';
@@ -27,6 +27,7 @@ import {
 } from '@peculiar/asn1-cms';
 import { Accuracy, TSTInfoVersion, id_ct_tstInfo } from '@peculiar/asn1-tsp';
 import { EpostError } from '../errors/index.js';
+import { pooledRandomBytes } from '../identifiers/index.js';
 import { assertStrongKey, parsePemCertificates, x509 } from '../pki/index.js';
 import { DER_NULL, ecdsaWithSHA256, id_sha256, sha256WithRSAEncryption } from './algorithms.js';
 import { ESSCertIDv2, ESSCertIDv2s, IssuerSerial, SigningCertificateV2, id_aa_signingCertificateV2 } from './ess.js';
@@ -271,7 +272,7 @@ function attribute(attrType: string, value: asn1js.BaseBlock): Buffer {
 
 /** A random positive 128-bit serial, minimally DER-encoded (a leading zero only when the top bit is set). */
 function randomSerialNumber(): ArrayBuffer {
-  const bytes = randomBytes(16);
+  const bytes = pooledRandomBytes(16);
   if (bytes[0] === 0) bytes[0] = 1; // keeps the encoding minimal; costs under one bit of entropy
   const der = bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
   return new Uint8Array(der).buffer;

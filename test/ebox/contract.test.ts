@@ -13,6 +13,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { projectRoot } from '../../app/config/index.js';
 import { copySendProof, defineMessageType, postNotice } from '../../app/ebox/index.js';
+import { statementsOf } from '../../app/storage/index.js';
 import { CITIZEN_BASE, ENTERPRISE_BASE, sendMail, startEboxService, type Answer, type EboxTestBed, type SentMail } from './helpers.js';
 
 const SPEC_FILE = path.join(projectRoot, 'test', 'ebox', 'fixtures', 'ebox-rest-2.1.yaml');
@@ -286,7 +287,7 @@ describe('eBox API contract (Message Registry API 2.1)', function () {
   it("ePost's notices validate as Messages: registeredMail false, sent by ePost, one attachment", async () => {
     const employer = bed.readers.enterpriseUser.enterpriseNumber;
     const noticeId = await bed.service.ctx.db.transaction((trx) =>
-      postNotice(trx, bed.service.ctx.vault, {
+      postNotice(statementsOf(trx), bed.service.ctx.vault, {
         eBox: { kind: 'enterprise', ownerId: employer },
         kind: 'BatchAvailable',
         subject: { fr: 'Lot disponible', nl: 'Batch beschikbaar', de: 'Stapel verfügbar', en: 'Batch available' },
@@ -297,7 +298,7 @@ describe('eBox API contract (Message Registry API 2.1)', function () {
     );
     // A send-proof copy as the send path posts it (text/xml), so both kinds are validated.
     const copyId = await bed.service.ctx.db.transaction((trx) =>
-      copySendProof(trx, bed.service.ctx, { senderEnterpriseNumber: employer, senderReference: 'ref-1', registeredMailId: toEmployer.registeredMailId, sendProofId: 'p', sendProof: Buffer.from('<Evidence/>'), at: new Date(Date.now() - 1000) }),
+      copySendProof(statementsOf(trx), bed.service.ctx, { senderEnterpriseNumber: employer, senderReference: 'ref-1', registeredMailId: toEmployer.registeredMailId, sendProofId: 'p', sendProof: Buffer.from('<Evidence/>'), at: new Date(Date.now() - 1000) }),
     );
     const enterprise = (p: string) => bed.enterpriseUser.get(`${ENTERPRISE_BASE}${p}`);
     const listed = await enterprise('/ebox/messages?registeredMail=false');

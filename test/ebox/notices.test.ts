@@ -13,6 +13,7 @@ import { expireDueMessages, postNotice, type EboxNotice } from '../../app/ebox/i
 import { EpostError } from '../../app/errors/index.js';
 import { ssinFrom } from '../../app/identifiers/index.js';
 import { verifyEvidence } from '../../app/proofs/index.js';
+import { statementsOf } from '../../app/storage/index.js';
 import { runEboxCommand } from '../../scripts/admin/ebox.js';
 import { ENTERPRISE_BASE, readerFor, records, sendMail, startEboxService, type EboxTestBed, type ReaderClient } from './helpers.js';
 
@@ -140,8 +141,8 @@ describe('eBox notices: send-proof copies and batch announcements', function () 
       employer = bed.readers.enterpriseUser.enterpriseNumber;
       mailToEmployer = (await sendMail(bed.service, { kind: 'enterprise', enterpriseNumber: employer })).messageId;
       // As the lead's batch channel posts them: inside its own transaction.
-      batchNotice = await bed.service.ctx.db.transaction((trx) => postNotice(trx, bed.service.ctx.vault, notice('BatchAvailable', { batchId })));
-      copyNotice = await bed.service.ctx.db.transaction((trx) => postNotice(trx, bed.service.ctx.vault, notice('SendProofCopy', { registeredMailId: randomUUID() })));
+      batchNotice = await bed.service.ctx.db.transaction((trx) => postNotice(statementsOf(trx), bed.service.ctx.vault, notice('BatchAvailable', { batchId })));
+      copyNotice = await bed.service.ctx.db.transaction((trx) => postNotice(statementsOf(trx), bed.service.ctx.vault, notice('SendProofCopy', { registeredMailId: randomUUID() })));
       const from = new Date(Date.now() - DAY).toISOString();
       mandatary = await readerFor(bed.service, { ssin: MANDATARY, name: 'Mandatary Notices' });
       copyMandatary = await readerFor(bed.service, { ssin: COPY_MANDATARY, name: 'Copy Mandatary' });
@@ -226,7 +227,7 @@ describe('eBox notices: send-proof copies and batch announcements', function () 
 
     it('refuses an incomplete notice, and stores nothing', async () => {
       const refused = async (bad: EboxNotice, reason: RegExp) => {
-        const err = await bed.service.ctx.db.transaction((trx) => postNotice(trx, bed.service.ctx.vault, bad)).then(() => undefined, (e: unknown) => e);
+        const err = await bed.service.ctx.db.transaction((trx) => postNotice(statementsOf(trx), bed.service.ctx.vault, bad)).then(() => undefined, (e: unknown) => e);
         expect(err).to.be.instanceOf(EpostError);
         expect((err as EpostError).message).to.match(reason);
       };

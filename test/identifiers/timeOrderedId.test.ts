@@ -1,5 +1,5 @@
 // Time-ordered record ids (UUID version 7): the layout of RFC 9562, ordered by their millisecond,
-// and distinct within one millisecond (random bits from a pool refilled every 256 ids).
+// and distinct within one millisecond (random bits from the pool of app/identifiers/random.ts).
 import { expect } from 'chai';
 import { timeOrderedId } from '../../app/identifiers/index.js';
 

@@ -8,7 +8,9 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, transactionsFor, type Database } from '../../app/storage/index.js';
+import { openDatabase, transactionsFor, type Database, type Statements } from '../../app/storage/index.js';
+
+const insertUnit = (tx: Statements, id: string, note: string) => tx.run('insert into units (id, note) values (?, ?)', [id, note]);
 
 describe('group commit on SQLite', function () {
   let dir: string;
@@ -38,14 +40,14 @@ describe('group commit on SQLite', function () {
   it('units that arrive together share one transaction, each in its own savepoint', async () => {
     const transactions = transactionsFor(db);
     const ids = Array.from({ length: 8 }, (_, i) => `u${i}`);
-    const results = await Promise.all(ids.map((id) => transactions.run(async (trx) => {
-      await trx('units').insert({ id, note: 'first' });
-      await trx('units').where({ id }).update({ note: 'second' });
+    const results = await Promise.all(ids.map((id) => transactions.run(async (tx) => {
+      await insertUnit(tx, id, 'first');
+      expect(await tx.run('update units set note = ? where id = ?', ['second', id])).to.equal(1);
+      expect(await tx.rows('select note from units where id = ?', [id])).to.deep.equal([{ note: 'second' }]);
       return id;
     })));
     expect(results).to.deep.equal(ids);
     expect(begins()).to.equal(1);
-    expect(statements.filter((sql) => /^SAVEPOINT/i.test(sql))).to.have.length(8);
     expect(transactions.stats).to.deep.equal({ units: 8, commits: 1 });
     expect((await db('units').select('id', 'note')).map((r) => `${r.id}:${r.note}`).sort()).to.deep.equal(ids.map((id) => `${id}:second`));
   });
@@ -53,10 +55,10 @@ describe('group commit on SQLite', function () {
   it('a failing unit rolls back alone: the others are stored, nothing of it is', async () => {
     await db('units').insert({ id: 'taken', note: 'before' });
     const transactions = transactionsFor(db);
-    const outcomes = await Promise.allSettled(['a', 'b', 'c'].map((id) => transactions.run(async (trx) => {
-      await trx('units').insert({ id, note: 'stored' });
+    const outcomes = await Promise.allSettled(['a', 'b', 'c'].map((id) => transactions.run(async (tx) => {
+      await insertUnit(tx, id, 'stored');
       // b's second row collides: its first row must go too.
-      if (id === 'b') await trx('units').insert({ id: 'taken', note: 'collision' });
+      if (id === 'b') await insertUnit(tx, 'taken', 'collision');
       return id;
     })));
     expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
@@ -72,18 +74,18 @@ describe('group commit on SQLite', function () {
     const transactions = transactionsFor(db);
     let late: Promise<unknown> = Promise.resolve();
     const outcomes = await Promise.allSettled([
-      transactions.run(async (trx) => {
-        // A query the unit started but did not wait for: it reaches the database after the unit failed.
-        late = new Promise((settled) => setImmediate(() => trx('units').insert({ id: 'late', note: 'after the rollback' }).then(settled, settled)));
-        await trx('units').insert({ id: 'taken', note: 'collision' });
+      transactions.run(async (tx) => {
+        // A statement the unit started but did not wait for: it reaches the database after the unit failed.
+        late = new Promise((settled) => setImmediate(() => insertUnit(tx, 'late', 'after the rollback').then(settled, settled)));
+        await insertUnit(tx, 'taken', 'collision');
       }),
-      transactions.run(async (trx) => {
+      transactions.run(async (tx) => {
         await late;
-        await trx('units').insert({ id: 'next', note: 'stored' });
+        await insertUnit(tx, 'next', 'stored');
       }),
     ]);
     expect(outcomes.map((o) => o.status)).to.deep.equal(['rejected', 'fulfilled']);
-    expect(String(await late)).to.match(/Transaction query already complete/);
+    expect(String(await late)).to.match(/A statement after its unit of work ended is refused/);
     expect(await db('units').orderBy('id').pluck('id')).to.deep.equal(['next', 'taken']);
   });
 
@@ -92,7 +94,7 @@ describe('group commit on SQLite', function () {
     try {
       const transactions = transactionsFor(db);
       const seen = await Promise.all(['x', 'y', 'z'].map((id) =>
-        transactions.run((trx) => trx('units').insert({ id, note: 'n' })).then(() => other('units').where({ id }).first('id')),
+        transactions.run((tx) => insertUnit(tx, id, 'n')).then(() => other('units').where({ id }).first('id')),
       ));
       expect(seen.map((r) => r?.id)).to.deep.equal(['x', 'y', 'z']);
     } finally {
@@ -103,10 +105,10 @@ describe('group commit on SQLite', function () {
   it('a shared commit that fails fails every unit in it and keeps nothing of any', async () => {
     const transactions = transactionsFor(db);
     const outcomes = await Promise.allSettled([
-      transactions.run((trx) => trx('units').insert({ id: 'innocent', note: 'n' })),
+      transactions.run((tx) => insertUnit(tx, 'innocent', 'n')),
       // Accepted by its savepoint; refused at COMMIT (deferred foreign key).
-      transactions.run((trx) => trx('children').insert({ id: 'orphan', parent: 'nobody' })),
-      transactions.run((trx) => trx('units').insert({ id: 'bystander', note: 'n' })),
+      transactions.run((tx) => tx.run('insert into children (id, parent) values (?, ?)', ['orphan', 'nobody'])),
+      transactions.run((tx) => insertUnit(tx, 'bystander', 'n')),
     ]);
     expect(outcomes.map((o) => o.status)).to.deep.equal(['rejected', 'rejected', 'rejected']);
     expect(transactions.stats).to.deep.equal({ units: 0, commits: 0 });
@@ -114,7 +116,7 @@ describe('group commit on SQLite', function () {
     expect(await db('units').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
     expect(await db('children').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
     // The next group commits normally.
-    await transactions.run((trx) => trx('units').insert({ id: 'after', note: 'n' }));
+    await transactions.run((tx) => insertUnit(tx, 'after', 'n'));
     expect(await db('units').pluck('id')).to.deep.equal(['after']);
   });
 
@@ -123,19 +125,20 @@ describe('group commit on SQLite', function () {
     const { page_count: pages } = (await db.raw('PRAGMA page_count'))[0] as { page_count: number };
     await db.raw(`PRAGMA max_page_count = ${pages + 4}`);
     const transactions = transactionsFor(db);
-    const outcomes = await Promise.allSettled([
-      transactions.run((trx) => trx('units').insert({ id: 'small', note: 'n' })),
-      transactions.run((trx) => trx('units').insert({ id: 'big', note: 'x'.repeat(200_000) })),
-      transactions.run((trx) => trx('units').insert({ id: 'never-run', note: 'n' })),
-    ]);
+    const ran: string[] = [];
+    const unit = (id: string, note: string) => transactions.run(async (tx) => {
+      ran.push(id);
+      await insertUnit(tx, id, note);
+    });
+    const outcomes = await Promise.allSettled([unit('small', 'n'), unit('big', 'x'.repeat(200_000)), unit('never-run', 'n')]);
     expect(outcomes.map((o) => o.status)).to.deep.equal(['rejected', 'rejected', 'rejected']);
     for (const outcome of outcomes) expect((outcome as PromiseRejectedResult).reason).to.have.property('code', 'SQLITE_FULL');
-    expect(statements.filter((sql) => /never-run/.test(sql))).to.deep.equal([]);
+    expect(ran).to.deep.equal(['small', 'big']);
     expect(await db('units').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
     expect(transactions.stats).to.deep.equal({ units: 0, commits: 0 });
     // Space is back: the next group commits.
     await db.raw('PRAGMA max_page_count = 1073741823');
-    await transactions.run((trx) => trx('units').insert({ id: 'after', note: 'n' }));
+    await transactions.run((tx) => insertUnit(tx, 'after', 'n'));
     expect(await db('units').pluck('id')).to.deep.equal(['after']);
   });
 
@@ -180,7 +183,7 @@ describe('group commit on SQLite', function () {
         });
       });
       await lockHeld;
-      const waiting = transactionsFor(db).run((trx) => trx('units').insert({ id: 'waiter', note: 'n' }));
+      const waiting = transactionsFor(db).run((tx) => insertUnit(tx, 'waiter', 'n'));
       // The event loop still turns while the unit waits (SQLite's own busy handler would block it).
       let ticks = 0;
       await new Promise<void>((done) => {

@@ -66,15 +66,26 @@ describe('SQLite client', function () {
       ]);
     });
 
-    it("keeps the savepoints of nested transactions, each under a new name, out of the cache", async () => {
-      const transactions = transactionsFor(db);
-      // A group commit's units: each a knex nested transaction, its savepoint named after it (trx1, trx2…).
-      await Promise.all(['e', 'f', 'g'].map((id) => transactions.run((trx) => trx('units').insert({ id, note: 'grouped' }))));
-      expect(transactions.stats).to.deep.equal({ units: 3, commits: 1 });
-      expect(await db('units').where({ note: 'grouped' }).pluck('id')).to.have.members(['e', 'f', 'g']);
+    it("keeps the savepoints of knex's nested transactions, each under a new name, out of the cache", async () => {
+      // Each nested transaction's savepoint is named after it (trx1, trx2…): statements that run once.
+      await db.transaction(async (trx) => {
+        for (const id of ['e', 'f']) await trx.transaction((nested) => nested('units').insert({ id, note: 'nested' }));
+      });
+      expect(await db('units').where({ note: 'nested' }).pluck('id')).to.have.members(['e', 'f']);
       const cached = await withConnection(cachedStatements);
       expect(cached).to.include('insert into `units` (`id`, `note`) values (?, ?)');
       expect(cached.filter((sql) => /SAVEPOINT/i.test(sql))).to.deep.equal([]);
+    });
+
+    it("runs a group commit's units on the transaction's connection, their statements and savepoints prepared once", async () => {
+      const transactions = transactionsFor(db);
+      const unit = (id: string) => transactions.run((tx) => tx.run('insert into units (id, note) values (?, ?)', [id, 'grouped']));
+      await Promise.all(['e', 'f', 'g'].map(unit));
+      await Promise.all(['h', 'i'].map(unit));
+      expect(transactions.stats).to.deep.equal({ units: 5, commits: 2 });
+      expect(await db('units').where({ note: 'grouped' }).pluck('id')).to.have.members(['e', 'f', 'g', 'h', 'i']);
+      const cached = await withConnection(cachedStatements);
+      expect(cached.filter((sql) => /^(insert into units|(RELEASE |ROLLBACK TO )?SAVEPOINT)/i.test(sql)).sort()).to.deep.equal(['RELEASE SAVEPOINT unit', 'SAVEPOINT unit', 'insert into units (id, note) values (?, ?)']);
     });
 
     it('keeps a statement in use while hundreds of others pass through the cache', async () => {
