@@ -54,9 +54,23 @@ export class DerTemplate {
   ) {}
 
   static encode(lengths: number[], encode: (placeholders: PreEncoded[]) => Buffer): DerTemplate {
+    return DerTemplate.around(lengths, (placeholders) => encode(placeholders.map((p) => new PreEncoded(p))));
+  }
+
+  /**
+   * A primitive value's encoding (an OCTET STRING, an INTEGER) with a placeholder as its content:
+   * filled with content of the same length, the tag and length stay asn1js's. For content whose DER
+   * is the bytes themselves (an INTEGER's must already be minimal); should asn1js ever change them,
+   * the placeholder is not found and this throws instead of encoding wrongly.
+   */
+  static encodeContent(length: number, encode: (content: Uint8Array) => Buffer): DerTemplate {
+    return DerTemplate.around([length], ([content]) => encode(content!));
+  }
+
+  private static around(lengths: number[], encode: (placeholders: Buffer[]) => Buffer): DerTemplate {
     for (let attempt = 0; attempt < 8; attempt++) {
       const placeholders = lengths.map((length) => randomBytes(length));
-      const bytes = encode(placeholders.map((p) => new PreEncoded(p)));
+      const bytes = encode(placeholders);
       const offsets = placeholders.map((p) => (bytes.indexOf(p) === bytes.lastIndexOf(p) ? bytes.indexOf(p) : -1));
       const spans = offsets.map((offset, i) => [offset, offset + lengths[i]!] as const).sort((a, b) => a[0] - b[0]);
       const disjoint = spans.every(([start], i) => start >= 0 && (i === 0 || start >= spans[i - 1]![1]));
