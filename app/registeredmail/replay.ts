@@ -1,9 +1,8 @@
 // Replay protection: a signature is accepted once within its Timestamp's lifetime. The key is kept
 // in the database, so a restart (or another instance) does not forget it.
 import { EpostError } from '../errors/index.js';
-import { insertRows, statementsOf, type Database, type Statements } from '../storage/index.js';
+import { insertRows, isUniqueViolation, statementsOf, type Database, type Statements } from '../storage/index.js';
 import type { VerifiedRequest } from '../wssecurity/index.js';
-import { isUniqueViolation } from '../storage/index.js';
 
 export async function refuseReplay(db: Database, verified: VerifiedRequest): Promise<void> {
   // Plain SQL: every request asks.

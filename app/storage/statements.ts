@@ -49,6 +49,7 @@ export function insertRows(tx: Statements, table: string, rows: ReadonlyArray<Re
 }
 
 const insertSql = new Map<string, string>();
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /**
  * INSERT of `rows` into `table`: the columns are the first row's keys, in their order, and every row
@@ -73,6 +74,10 @@ export function insertInto(table: string, rows: ReadonlyArray<Record<string, unk
   const key = `${table}|${columns.join(',')}|${rows.length}|${options.ignoreConflictOn?.join(',') ?? ''}|${options.returning?.join(',') ?? ''}`;
   let sql = insertSql.get(key);
   if (!sql) {
+    // Names are written into the SQL, never values: only our own lower-case identifiers belong there.
+    const named = [table, ...columns, ...(options.ignoreConflictOn ?? []), ...(options.returning ?? [])];
+    const odd = named.find((name) => !IDENTIFIER.test(name));
+    if (odd !== undefined) throw new Error(`insertInto ${table}: "${odd}" is not a plain lower-case identifier`);
     const values = `(${columns.map(() => '?').join(', ')})`;
     sql =
       `insert into ${table} (${columns.join(', ')}) values ${Array.from({ length: rows.length }, () => values).join(', ')}` +

@@ -3,7 +3,7 @@
 // through a knex transaction (statementsOf) and as units of the send path's transactions
 // (transactionsFor), with booleans, nulls, bytes, conflicts ignored and rows returned.
 import { expect } from 'chai';
-import { insertInto, openDatabase, statementsOf, transactionsFor, type Database, type Statements } from '../../app/storage/index.js';
+import { insertInto, insertRows, openDatabase, statementsOf, transactionsFor, type Database, type Statements } from '../../app/storage/index.js';
 import { freshDatabase, testBackend } from '../helpers/service.js';
 
 describe(`plain-SQL statements (${testBackend})`, function () {
@@ -35,11 +35,14 @@ describe(`plain-SQL statements (${testBackend})`, function () {
     expect(two.bindings).to.deep.equal(['a', true, 'b', false]);
   });
 
-  it('refuses rows whose columns differ, an undefined value and no rows at all, rather than write defaults', () => {
+  it('refuses rows whose columns differ, an undefined value, no rows at all and names that are not plain identifiers', () => {
     expect(() => insertInto('things', [{ name: 'a', visible: true }, { visible: true, name: 'b' }])).to.throw(/every row must have the columns name, visible in that order/);
     expect(() => insertInto('things', [{ name: 'a', visible: true }, { name: 'b' }])).to.throw(/every row must have the columns/);
     expect(() => insertInto('things', [{ name: 'a', visible: undefined }])).to.throw(/visible is undefined/);
     expect(() => insertInto('things', [])).to.throw(/no rows/);
+    // Names go into the SQL text: anything but a plain identifier is refused before it gets there.
+    expect(() => insertInto('things', [{ 'name) values (1); drop table things; --': 'x' }])).to.throw(/is not a plain lower-case identifier/);
+    expect(() => insertInto('things', [{ name: 'a' }], { returning: ['*'] })).to.throw(/"\*" is not a plain lower-case identifier/);
   });
 
   async function exercise(tx: Statements, prefix: string): Promise<void> {
@@ -71,8 +74,9 @@ describe(`plain-SQL statements (${testBackend})`, function () {
     const outcomes = await Promise.allSettled([
       transactions.run((tx) => exercise(tx, 'unit')),
       transactions.run(async (tx) => {
-        await tx.run(insertInto('things', [{ name: 'doomed', visible: true }]).sql, ['doomed', true]);
-        await tx.run(insertInto('things', [{ name: 'unit-1', visible: true }]).sql, ['unit-1', true]);
+        await insertRows(tx, 'things', [{ name: 'doomed', visible: true }]);
+        // Taken by the first unit: this one fails, and its first row goes with it.
+        await insertRows(tx, 'things', [{ name: 'unit-1', visible: true }]);
       }),
     ]);
     expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected']);
