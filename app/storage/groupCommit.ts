@@ -102,7 +102,8 @@ class GroupCommit implements Transactions {
         for (const unit of group) {
           exec('SAVEPOINT unit');
           const statements = new UnitStatements(exec);
-          const outcome = await unit.work(statements).then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
+          // A unit that throws before its first await fails alone too, like one whose promise rejects.
+          const outcome = await new Promise((settle) => settle(unit.work(statements))).then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }));
           statements.end();
           // The database itself failed (a full disk, an I/O error): SQLite may already have rolled
           // the whole transaction back, and a later SAVEPOINT would open one of its own. Stop here.

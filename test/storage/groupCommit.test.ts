@@ -69,6 +69,20 @@ describe('group commit on SQLite', function () {
     expect(rows).to.deep.equal([{ id: 'a', note: 'stored' }, { id: 'c', note: 'stored' }, { id: 'taken', note: 'before' }]);
   });
 
+  it('a unit that throws before its first statement fails alone, as one that rejects does', async () => {
+    const transactions = transactionsFor(db);
+    const outcomes = await Promise.allSettled([
+      transactions.run((tx) => insertUnit(tx, 'a', 'stored')),
+      transactions.run((() => {
+        throw new Error('refused before any statement');
+      }) as (tx: Statements) => Promise<void>),
+      transactions.run((tx) => insertUnit(tx, 'c', 'stored')),
+    ]);
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).to.match(/refused before any statement/);
+    expect(await db('units').orderBy('id').pluck('id')).to.deep.equal(['a', 'c']);
+  });
+
   it("a failed unit's query that arrives after its rollback is refused, not committed with the group", async () => {
     await db('units').insert({ id: 'taken', note: 'before' });
     const transactions = transactionsFor(db);
