@@ -5,9 +5,8 @@
 // runs one after the other compare the machine as much as the code. Run together, whatever else the
 // machine does falls on both. Each has its own service and load generator and gets a share of the
 // machine that need not be half: compare the server CPU per send, not the rates (an A/A pair gave
-// 0.99 for the one and 0.73 for the other). A version
-// that finishes first leaves the other's last levels alone on the machine; the end times are printed
-// so that those levels can be told apart.
+// 0.99 for the one and 0.73 for the other). A version that finishes first leaves the other's last
+// levels alone on the machine; the end times are printed so that those levels can be told apart.
 //
 // <rev> is checked out into a temporary git worktree that uses this tree's node_modules (a warning
 // says so when its package-lock.json differs), and removed afterwards.
@@ -72,6 +71,7 @@ function runBench(label: string, cwd: string, args: string[]): Promise<Run> {
           out.write(`[${label}] ${line}\n`);
         }
       });
+      stream.on('end', () => pending && out.write(`[${label}] ${pending}\n`));
     };
     relay(child.stdout, process.stdout);
     relay(child.stderr, process.stderr);
@@ -105,7 +105,12 @@ async function main(): Promise<void> {
     }
     console.log(`bench of this tree and of ${rev} (${commit.slice(0, 12)}) at the same time: ${benchArgs.join(' ') || '(default sections)'}`);
     const started = new Date();
-    const [current, base] = await Promise.all([runBench('this', projectRoot, benchArgs), runBench('base', worktree, benchArgs)]);
+    // Both are waited for, even when one fails: the worktree must not go while the base still runs in it.
+    const settled = await Promise.allSettled([runBench('this', projectRoot, benchArgs), runBench('base', worktree, benchArgs)]);
+    const [current, base] = settled.map((outcome) => {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      return outcome.value;
+    }) as [Run, Run];
     const read = (run: Run) => JSON.parse(fs.readFileSync(run.resultFile, 'utf8')) as BenchReport;
     const rows = compareReports(read(base), read(current));
 

@@ -34,25 +34,40 @@ describe('npm run bench:pair', function () {
     expect(unknown.stderr).to.match(/"no-such-revision-here" names no commit of this repository/);
   });
 
-  it('runs both benches at once and writes the comparison, then removes the base worktree', async function () {
-    this.timeout(240_000);
-    try {
-      worktrees();
-    } catch {
-      console.log('      skipped: this checkout is not a git repository, and the base is checked out with git worktree');
-      this.skip();
-    }
-    const before = worktrees();
-    const pair = await benchPair(['HEAD', '--only', 'cost-floor', '--iterations', '20']);
-    expect(pair.status, pair.stderr + pair.stdout).to.equal(0);
-    expect(pair.stdout).to.match(/^\[this\] cost-floor: /m);
-    expect(pair.stdout).to.match(/^\[base\] cost-floor: /m);
-    const file = /comparison written to (\S+)/.exec(pair.stdout)?.[1];
-    expect(file, pair.stdout).to.be.a('string');
-    const report = JSON.parse(fs.readFileSync(path.join(projectRoot, file!), 'utf8')) as { rows: Array<{ section: string; figure: string; base: number; current: number }> };
-    expect(report.rows.map((r) => r.figure)).to.include.members(['ecdsaP256SignMicros', 'tsaTokenMicros', 'sqliteCommitWalFullMicros']);
-    expect(report.rows.every((r) => r.section === 'cost-floor' && r.base > 0 && r.current > 0)).to.equal(true);
-    expect(fs.existsSync(path.join(projectRoot, file!.replace(/\.json$/, '-base.json')))).to.equal(true);
-    expect(worktrees()).to.deep.equal(before);
+  describe('in a git checkout', () => {
+    before(function () {
+      try {
+        worktrees();
+      } catch {
+        console.log('      skipped: this checkout is not a git repository, and the base is checked out with git worktree');
+        this.skip();
+      }
+    });
+
+    it('runs both benches at once and writes the comparison, then removes the base worktree', async function () {
+      this.timeout(240_000);
+      const before = worktrees();
+      const pair = await benchPair(['HEAD', '--only', 'cost-floor', '--iterations', '20']);
+      expect(pair.status, pair.stderr + pair.stdout).to.equal(0);
+      expect(pair.stdout).to.match(/^\[this\] cost-floor: /m);
+      expect(pair.stdout).to.match(/^\[base\] cost-floor: /m);
+      const file = /comparison written to (\S+)/.exec(pair.stdout)?.[1];
+      expect(file, pair.stdout).to.be.a('string');
+      const report = JSON.parse(fs.readFileSync(path.join(projectRoot, file!), 'utf8')) as { rows: Array<{ section: string; figure: string; base: number; current: number }> };
+      expect(report.rows.map((r) => r.figure)).to.include.members(['ecdsaP256SignMicros', 'tsaTokenMicros', 'sqliteCommitWalFullMicros']);
+      expect(report.rows.every((r) => r.section === 'cost-floor' && r.base > 0 && r.current > 0)).to.equal(true);
+      expect(fs.existsSync(path.join(projectRoot, file!.replace(/\.json$/, '-base.json')))).to.equal(true);
+      expect(worktrees()).to.deep.equal(before);
+    });
+
+    it('fails with the bench\'s own error when a bench fails, and still removes the base worktree', async function () {
+      this.timeout(60_000);
+      const before = worktrees();
+      const pair = await benchPair(['HEAD', '--only', 'no-such-section']);
+      expect(pair.status).to.equal(1);
+      expect(pair.stderr).to.match(/no bench section "no-such-section"/);
+      expect(pair.stderr).to.match(/error: the (this|base) bench ended with code 1/);
+      expect(worktrees()).to.deep.equal(before);
+    });
   });
 });
