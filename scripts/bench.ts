@@ -51,7 +51,8 @@ interface BenchContext {
   profile: boolean;
 }
 
-type Figures = Record<string, string | number | boolean>;
+/** A section's figures, flat: what a result file holds per section. */
+export type Figures = Record<string, string | number | boolean>;
 
 interface BenchSection {
   name: string;

@@ -16,10 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../app/config/index.js';
+import type { Figures } from './bench.js';
 
 const TSX_LOADER = pathToFileURL(path.join(projectRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs')).href;
 
-type Figures = Record<string, string | number | boolean>;
+/** The part of a bench result file that is compared. */
 export interface BenchReport {
   sections: Record<string, Figures>;
 }
@@ -97,7 +98,12 @@ async function main(): Promise<void> {
     throw new Error(`"${rev}" names no commit of this repository`);
   }
   const worktree = fs.mkdtempSync(path.join(os.tmpdir(), 'epost-bench-base-'));
-  git(['worktree', 'add', '--detach', '--quiet', worktree, commit]);
+  try {
+    git(['worktree', 'add', '--detach', '--quiet', worktree, commit]);
+  } catch (err) {
+    fs.rmSync(worktree, { recursive: true, force: true });
+    throw err;
+  }
   try {
     fs.symlinkSync(path.join(projectRoot, 'node_modules'), path.join(worktree, 'node_modules'), 'dir');
     if (git(['diff', '--name-only', commit, '--', 'package-lock.json'])) {
