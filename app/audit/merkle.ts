@@ -2,20 +2,23 @@
 // SHA-256(0x01 || left || right), the tree split at the largest power of two below its size.
 // Pure functions over a node reader, so the same code serves the sealer (nodes in the database),
 // the verifier (nodes recomputed from the records) and the tests.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export type Hash = Buffer;
 
+const LEAF_PREFIX = Buffer.from([0x00]);
+const NODE_PREFIX = Buffer.from([0x01]);
+
 export function leafHash(leaf: Buffer): Hash {
-  return createHash('sha256').update(Buffer.from([0x00])).update(leaf).digest();
+  return hash('sha256', Buffer.concat([LEAF_PREFIX, leaf]), 'buffer');
 }
 
 export function nodeHash(left: Hash, right: Hash): Hash {
-  return createHash('sha256').update(Buffer.from([0x01])).update(left).update(right).digest();
+  return hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
 }
 
 /** SHA-256 of the empty string: the root of the empty tree (RFC 6962, 2.1). */
-export const EMPTY_ROOT: Hash = createHash('sha256').digest();
+export const EMPTY_ROOT: Hash = hash('sha256', '', 'buffer');
 
 /** The largest power of two strictly smaller than n (n >= 2). */
 function splitPoint(n: number): number {

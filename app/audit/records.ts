@@ -3,7 +3,7 @@
 // inside the caller's transaction (so it commits or rolls back with the step) without a sequence
 // number; the sealer numbers committed records later (see log.ts). Its leaf, the bytes the Merkle
 // tree commits to, is a fixed-order JSON rendering of exactly the stored columns and its number.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { insertInto, insertRows, type Database, type DataVault, type Statements } from '../storage/index.js';
 
 /** The kinds of processing the log knows; each is named as the domain names it. */
@@ -189,7 +189,7 @@ export async function insertRecords(tx: Statements, vault: DataVault, steps: Pro
     disturbance_reason: step.disturbance?.reason ?? null,
     purpose: step.purpose ?? null,
     details: canonicalDetails(step.details),
-    payload_sha256: step.payload ? createHash('sha256').update(step.payload).digest('hex') : null,
+    payload_sha256: step.payload ? hash('sha256', step.payload, 'hex') : null,
     payload_size: step.payload ? step.payload.length : null,
   }));
   const insert = insertInto('audit_records', rows, { returning: ['id', 'operation', 'payload_sha256'] });

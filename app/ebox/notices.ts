@@ -4,7 +4,7 @@
 // language and one attachment, encrypted at rest like documents. It is listed, filtered, counted and
 // hidden like any message (messages.ts), but it is no registered mail: reading it marks it read and
 // is recorded, with no handover evidence; it leaves with the eBox retention, with no expiry evidence.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EPOST, type AuditLog } from '../audit/index.js';
 import { EpostError } from '../errors/index.js';
 import { isValidEnterpriseNumber, isValidSsin, timeOrderedId } from '../identifiers/index.js';
@@ -90,7 +90,7 @@ export async function postNotice(tx: Statements, vault: DataVault, notice: EboxN
     file_name: notice.attachment.fileName,
     mime_type: notice.attachment.mimeType,
     size: content.length,
-    digest_sha256: createHash('sha256').update(content).digest('base64'),
+    digest_sha256: hash('sha256', content, 'base64'),
     ...sealForStorage(vault, content, `notice:${id}`),
     delivered_at: at,
     read_at: null,

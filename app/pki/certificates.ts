@@ -2,7 +2,7 @@
 // the sender trust store, the timestamp verifier and the proof verifier.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, hash } from 'node:crypto';
 import { EpostError, type ErrorCode } from '../errors/index.js';
 import { x509 } from './issue.js';
 
@@ -57,7 +57,7 @@ export function sameCertificate(a: X509Certificate, b: X509Certificate): boolean
 
 /** SHA-256 of the DER encoding, lowercase hex. */
 export function fingerprintOf(cert: X509Certificate): string {
-  return createHash('sha256').update(Buffer.from(cert.rawData)).digest('hex');
+  return hash('sha256', Buffer.from(cert.rawData), 'hex');
 }
 
 /** The hash of a certificate's (or CRL's) signature algorithm, undefined when @peculiar/x509 does not know it. */

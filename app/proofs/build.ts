@@ -3,7 +3,7 @@
 // and reads them back into facts. Values are checked first against the limits wsdl/Evidence.xsd
 // declares and the per-event rules of model.ts: a built evidence always validates, and nothing
 // that would not survive a parse round trip reaches the seal.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DOMImplementation, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
 import { EpostError } from '../errors/index.js';
 import { isValidEnterpriseNumber, isValidSsin } from '../identifiers/index.js';
@@ -364,7 +364,7 @@ export function readEvidence(docOrXml: Document | string): EvidenceFacts {
 /** The link a following evidence carries to `sealed` (its id, event and the SHA-256 of its bytes). */
 export function linkTo(sealed: Buffer): EvidenceLink {
   const facts = readEvidence(sealed.toString('utf8'));
-  return { evidenceId: facts.evidenceId, event: facts.event, digestSha256: createHash('sha256').update(sealed).digest('base64') };
+  return { evidenceId: facts.evidenceId, event: facts.event, digestSha256: hash('sha256', sealed, 'base64') };
 }
 
 export interface FollowingEvent {
@@ -406,7 +406,7 @@ export function evidenceFollowing(previous: EvidenceFacts, previousSealed: Buffe
     ...(previous.language ? { language: previous.language } : {}),
     ...(previous.document ? { document: previous.document } : {}),
     ...(eBox ? { eBox } : {}),
-    previous: { evidenceId: previous.evidenceId, event: previous.event, digestSha256: createHash('sha256').update(previousSealed).digest('base64') },
+    previous: { evidenceId: previous.evidenceId, event: previous.event, digestSha256: hash('sha256', previousSealed, 'base64') },
     ...(next.reasons ? { reasons: next.reasons } : {}),
   };
 }

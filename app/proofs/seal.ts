@@ -10,7 +10,7 @@
 // reference is digested before ds:Signature is appended (exactly what the enveloped-signature
 // transform leaves), SignedProperties and SignedInfo in place, all with the exclusive
 // canonicaliser of xml-crypto that the verifiers use.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, hash } from 'node:crypto';
 import { XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
 import { EpostError } from '../errors/index.js';
 import { assertStrongKey, parsePemCertificates, x509 } from '../pki/index.js';
@@ -170,7 +170,7 @@ export class ProofSealer {
     }
 
     // XAdES SignatureTimeStamp: the imprint is the digest of the canonical ds:SignatureValue element.
-    const imprint = createHash('sha256').update(exclusiveCanonical(signatureValue), 'utf8').digest();
+    const imprint = hash('sha256', exclusiveCanonical(signatureValue), 'buffer');
     const token = await this.tsa.timestamp(imprint);
     qualifying.appendChild(unsignedProperties(unsigned, token));
 
@@ -182,7 +182,7 @@ export class ProofSealer {
 }
 
 function sha256Base64(canonical: string): string {
-  return createHash('sha256').update(canonical, 'utf8').digest('base64');
+  return hash('sha256', canonical, 'base64');
 }
 
 /**

@@ -1,7 +1,7 @@
 // The send path, top to bottom: an authenticated sender's SendRegisteredMail request becomes a
 // stored, delivered registered mail with two sealed proofs, all in one transaction; the send-proof
 // leaves only after that transaction has committed.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { authorise, type AuthenticatedSender } from '../access/index.js';
 import { EPOST, recipientKey, type ProcessingStep } from '../audit/index.js';
 import { copySendProof, deliverIntoEbox, planDelivery } from '../ebox/index.js';
@@ -29,7 +29,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
   authorise(sender, 'SendRegisteredMail', mail.recipient.kind);
 
   // 2. Integrity: the digest the sender signed must be the digest of the bytes it sent.
-  const digest = createHash('sha256').update(mail.document.content).digest();
+  const digest = hash('sha256', mail.document.content, 'buffer');
   if (!digest.equals(mail.document.digestSha256)) {
     throw new EpostError('DigestMismatch', 'The SHA-256 digest of the document content does not match the Digest in the request');
   }
@@ -67,7 +67,7 @@ export async function sendRegisteredMail(ctx: ServiceContext, request: Authentic
     subject: mail.subject,
     ...(mail.language ? { language: mail.language } : {}),
     document,
-    requestDigestSha256: createHash('sha256').update(raw).digest('base64'),
+    requestDigestSha256: hash('sha256', raw, 'base64'),
   };
   const sendProof = await ctx.sealer.sealEvidence(sendProofFacts);
   const delivery = planDelivery(mail.recipient, ctx.now(), ctx.config);
@@ -175,7 +175,7 @@ function fingerprintOf(mail: SendRegisteredMailRequest): string {
     mail.document.mimeType,
     mail.document.digestSha256.toString('base64'),
   ];
-  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+  return hash('sha256', JSON.stringify(identity), 'hex');
 }
 
 /** The processing record of an accepted send (or of its idempotent retry), with the signed request attached. */
@@ -219,5 +219,5 @@ function proofRow(id: string, registeredMailId: string, kind: string, sealed: Bu
 }
 
 function sha256Base64(data: Buffer): string {
-  return createHash('sha256').update(data).digest('base64');
+  return hash('sha256', data, 'base64');
 }

@@ -2,7 +2,7 @@
 // data vault in four columns, bound by the associated data to its row (a ciphertext moved to another
 // row does not decrypt), and checked on the way out against the SHA-256 digest recorded with it (for
 // a document, the one its sender signed), so bytes that changed are never handed out as the originals.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
 import type { Database } from './database.js';
 import { insertRows, type Statements } from './statements.js';
@@ -27,7 +27,7 @@ export function openFromStorage(vault: DataVault, row: SealedColumns, associated
     { keyId: row.key_id, iv: Buffer.from(row.iv), ciphertext: Buffer.from(row.ciphertext), authTag: Buffer.from(row.auth_tag) },
     associatedData,
   );
-  if (createHash('sha256').update(content).digest('base64') !== digestSha256Base64) {
+  if (hash('sha256', content, 'base64') !== digestSha256Base64) {
     throw new EpostError('ServiceUnavailable', `${what} does not match its recorded digest`);
   }
   return content;

@@ -5,7 +5,7 @@
 // DER-encoded once in fromPem by the ASN.1 libraries and written verbatim into each token
 // (PreEncoded). Per token asn1js encodes only the six variable fields; the containers around them
 // come from templates it encoded once for those field lengths (DerTemplate), and nothing is parsed back.
-import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject, hash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
 import { Certificate, GeneralName, GeneralNames } from '@peculiar/asn1-x509';
@@ -97,6 +97,8 @@ function requireTimestampingCertificate(cert: x509.X509Certificate): void {
 export class BuiltInTimestampAuthority implements TimestampAuthority {
   /** Token parts by part and field lengths (see token). */
   private readonly templates = new Map<string, DerTemplate>();
+  /** The signing-time attribute's value of the latest token: it holds whole seconds (asn1-x509's Time drops the milliseconds), and a second holds hundreds of tokens. */
+  private latestSigningTime = { second: Number.NaN, der: Buffer.alloc(0) };
 
   private constructor(
     private readonly signer: PreparedSigner,
@@ -190,10 +192,10 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
     const imprint = this.primitive('octetString', imprintSha256, octetString);
     const serial = this.primitive('integer', new Uint8Array(serialNumber), (content) => der(new asn1js.Integer({ valueHex: content })));
     const time = der(new asn1js.GeneralizedTime({ valueDate: genTime }));
-    const signingTime = Buffer.from(AsnSerializer.serialize(new SigningTime(genTime)));
+    const signingTime = this.signingTimeOf(genTime);
 
     const eContent = this.fill('tstInfo', [imprint, serial, time], ([i, n, t]) => this.tstInfo(i!, n!, t!));
-    const messageDigest = this.primitive('octetString', createHash('sha256').update(eContent).digest(), octetString);
+    const messageDigest = this.primitive('octetString', hash('sha256', eContent, 'buffer'), octetString);
     // The signature covers the attributes as a SET OF (RFC 5652, 5.4); the SignerInfo carries them [0] IMPLICIT.
     const toBeSigned = this.fill('signedAttrs', [signingTime, messageDigest], ([st, md]) => der(new asn1js.Set({ value: this.signedAttrs(st!, md!) })));
     const s = this.signer;
@@ -203,6 +205,14 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
     return this.fill('token', [imprint, serial, time, signingTime, messageDigest, signature], ([i, n, t, st, md, sig]) =>
       this.contentInfo(this.tstInfo(i!, n!, t!), this.signedAttrs(st!, md!), sig!),
     );
+  }
+
+  private signingTimeOf(genTime: Date): Buffer {
+    const second = Math.floor(genTime.getTime() / 1000);
+    if (second !== this.latestSigningTime.second) {
+      this.latestSigningTime = { second, der: Buffer.from(AsnSerializer.serialize(new SigningTime(genTime))) };
+    }
+    return this.latestSigningTime.der;
   }
 
   /** A part of the token with these fields, from the template for their lengths (`encode` makes it on first use). */

@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
 import { EpostError } from '../errors/index.js';
 import { DSIG_NS } from './namespaces.js';
+import './xmldomRegexCache.js'; // before the first parse: xmldom then builds its end-tag expression once
 
 export interface XmlLimits {
   /** Deepest element nesting. */

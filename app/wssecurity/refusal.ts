@@ -1,7 +1,7 @@
 // What a refused request presented, so that the refusal can be recorded as a disturbance with the
 // credential that was tried: a gate refusal carries the certificate of the BinarySecurityToken
 // whenever that token could be read, whatever step refused the request.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EpostError } from '../errors/index.js';
 import { x509 } from '../pki/index.js';
 import { WSSE_NS } from './namespaces.js';
@@ -35,7 +35,7 @@ export function presentedCertificate(certificate: x509.X509Certificate, der: Buf
     certificateSubject: certificate.subject,
     certificateIssuer: certificate.issuer,
     certificateSerialNumber: certificate.serialNumber,
-    certificateFingerprintSha256: createHash('sha256').update(der).digest('hex'),
+    certificateFingerprintSha256: hash('sha256', der, 'hex'),
   };
 }
 

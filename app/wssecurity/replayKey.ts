@@ -2,7 +2,7 @@
 // re-wrapping the base64 cannot make a new key. ECDSA signatures are malleable (if (r, s) verifies,
 // so does (r, n - s)); the key is taken over the low-s form so the twin of a signature is the same
 // replay. RSA PKCS#1 v1.5 signatures are unique for a key and a message.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { KeyType } from '../xmldsig/index.js';
 
 /** Group orders of the accepted curves, as OpenSSL prints them (`openssl ecparam -param_enc explicit -text`). */
@@ -35,5 +35,5 @@ export function canonicalSignatureValue(signatureValue: Buffer, keyType: KeyType
 }
 
 export function replayKey(signatureValue: Buffer, keyType: KeyType, namedCurve?: string): string {
-  return createHash('sha256').update(canonicalSignatureValue(signatureValue, keyType, namedCurve)).digest('hex');
+  return hash('sha256', canonicalSignatureValue(signatureValue, keyType, namedCurve), 'hex');
 }

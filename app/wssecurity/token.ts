@@ -1,7 +1,7 @@
 // The X.509v3 BinarySecurityToken: resolving it from the signature's SecurityTokenReference and
 // decoding it. Decoded tokens are cached by the SHA-256 of their DER, so a sender's certificate and
 // public key are parsed once, not on every request.
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, hash } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, Version } from '@peculiar/asn1-x509';
 import { EpostError } from '../errors/index.js';
@@ -60,7 +60,7 @@ export function decodeToken(token: Element): SecurityToken {
  * certificate a SAML holder-of-key assertion confirms.
  */
 export function certificateToken(der: Buffer, what = 'BinarySecurityToken'): SecurityToken {
-  const fingerprint = createHash('sha256').update(der).digest('hex');
+  const fingerprint = hash('sha256', der, 'hex');
   const cached = tokenCache.get(fingerprint);
   if (cached) return cached;
 

@@ -3,7 +3,7 @@
 // another element), and the SignatureValue is checked over the canonical SignedInfo. Canonicalisation
 // is xml-crypto's ExclusiveCanonicalization, applied exactly as xml-crypto's own checkSignature does;
 // what is saved is xml-crypto's second parse of the whole document and its id search by XPath.
-import { timingSafeEqual, createHash, type KeyObject } from 'node:crypto';
+import { timingSafeEqual, type KeyObject, hash } from 'node:crypto';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { verifySignatureValue, type SignatureAlgorithmSpec } from './algorithms.js';
 
@@ -62,7 +62,7 @@ export interface ReferenceCheck {
 /** Whether the digest of the element's exclusive canonical form is the DigestValue (compared in constant time). */
 export function referenceDigestMatches(reference: ReferenceCheck): boolean {
   const canonical = exclusiveCanonical(reference.element, reference.inclusiveNamespacesPrefixList);
-  const digest = createHash(reference.digestHash).update(canonical, 'utf8').digest();
+  const digest = hash(reference.digestHash, canonical, 'buffer');
   return digest.length === reference.digestValue.length && timingSafeEqual(digest, reference.digestValue);
 }
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as asn1js from 'asn1js';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
+import { ContentInfo, SignedData, SigningTime, id_signingTime } from '@peculiar/asn1-cms';
 import { TSTInfo } from '@peculiar/asn1-tsp';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -196,7 +196,8 @@ describe('timestamp: built-in RFC 3161 authority', () => {
       return parsed.offset === der.length && Buffer.from(parsed.result.toBER(false)).equals(der);
     };
     const signatureLengths = new Set<number>();
-    for (const time of [...times, new Date('2050-06-01T12:00:00.5Z')]) {
+    // The signing time is kept for the second it holds: a later second, a clock stepped back and 2050 must each get their own.
+    for (const time of [...times, new Date(second + 1500), new Date(second - 1000), new Date('2050-06-01T12:00:00.5Z')]) {
       now = time;
       const serialLengths = new Set<number>();
       for (let i = 0; i < 64 && serialLengths.size < 2; i++) {
@@ -211,6 +212,8 @@ describe('timestamp: built-in RFC 3161 authority', () => {
         expect(isDer(tstInfoDer), `TSTInfo at ${time.toISOString()}`).to.equal(true);
         expect(Buffer.from(AsnConvert.serialize(signedData)).equals(Buffer.from(AsnConvert.parse(token, ContentInfo).content)), 'SignedData re-encoded').to.equal(true);
         expect(tstInfo.genTime.getTime()).to.equal(time.getTime());
+        const signingTime = signerInfo.signedAttrs!.find((a) => a.attrType === id_signingTime)!;
+        expect(AsnConvert.parse(signingTime.attrValues[0]!, SigningTime).getTime().getTime(), 'signing time').to.equal(Math.floor(time.getTime() / 1000) * 1000);
         expect(Buffer.from(tstInfo.messageImprint.hashedMessage.buffer).equals(imprint)).to.equal(true);
         serialLengths.add(Buffer.from(tstInfo.serialNumber).length);
         signatureLengths.add(signerInfo.signature.byteLength);
