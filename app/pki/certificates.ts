@@ -2,7 +2,7 @@
 // the sender trust store, the timestamp verifier and the proof verifier.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPublicKey, type KeyObject, hash } from 'node:crypto';
+import { createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { EpostError, type ErrorCode } from '../errors/index.js';
 import { x509 } from './issue.js';
 

@@ -10,7 +10,7 @@
 // reference is digested before ds:Signature is appended (exactly what the enveloped-signature
 // transform leaves), SignedProperties and SignedInfo in place, all with the exclusive
 // canonicaliser of xml-crypto that the verifiers use.
-import { createHash, randomUUID, hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
 import { EpostError } from '../errors/index.js';
 import { assertStrongKey, parsePemCertificates, x509 } from '../pki/index.js';
@@ -82,7 +82,7 @@ export class ProofSealer {
       {
         key: opts.key,
         certificatesBase64: certificates.map((c) => Buffer.from(c.rawData).toString('base64')),
-        certDigestBase64: createHash('sha256').update(der).digest('base64'),
+        certDigestBase64: hash('sha256', der, 'base64'),
         issuerSerialBase64: issuerSerialDer(der).toString('base64'),
         certificates,
       },

@@ -5,7 +5,7 @@
 // DER-encoded once in fromPem by the ASN.1 libraries and written verbatim into each token
 // (PreEncoded). Per token asn1js encodes only the six variable fields; the containers around them
 // come from templates it encoded once for those field lengths (DerTemplate), and nothing is parsed back.
-import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject, hash } from 'node:crypto';
+import { createPrivateKey, createPublicKey, hash, sign, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
 import { Certificate, GeneralName, GeneralNames } from '@peculiar/asn1-x509';
@@ -130,7 +130,7 @@ export class BuiltInTimestampAuthority implements TimestampAuthority {
     const parsed = AsnConvert.parse(der, Certificate);
     const essCertId = new ESSCertIDv2({
       // hashAlgorithm left out: SHA-256 is the DEFAULT, and DER forbids encoding a default.
-      certHash: new OctetString(createHash('sha256').update(der).digest()),
+      certHash: new OctetString(hash('sha256', der, 'buffer')),
       issuerSerial: new IssuerSerial({
         issuer: new GeneralNames([new GeneralName({ directoryName: parsed.tbsCertificate.issuer })]),
         serialNumber: parsed.tbsCertificate.serialNumber,

@@ -1,7 +1,7 @@
 // The X.509v3 BinarySecurityToken: resolving it from the signature's SecurityTokenReference and
 // decoding it. Decoded tokens are cached by the SHA-256 of their DER, so a sender's certificate and
 // public key are parsed once, not on every request.
-import { createPublicKey, type KeyObject, hash } from 'node:crypto';
+import { createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, Version } from '@peculiar/asn1-x509';
 import { EpostError } from '../errors/index.js';
