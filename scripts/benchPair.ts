@@ -121,9 +121,10 @@ async function main(): Promise<void> {
     const rows = compareReports(read(base), read(current));
 
     console.log(`\nthis ÷ ${rev} (compare the server CPU per send: the two runs need not get equal shares of the machine, so their rates do not compare)`);
-    for (const row of rows) {
-      console.log(`  ${`${row.section} ${row.figure}`.padEnd(58)} ${String(row.base).padStart(10)} ${String(row.current).padStart(10)}  ${row.ratio ?? '—'}`);
-    }
+    // Named columns: the base comes first, and read unlabelled the order was easy to take the wrong way round.
+    const line = (name: string, base: string, current: string, ratio: string) => `  ${name.padEnd(58)} ${base.padStart(12)} ${current.padStart(10)}  ${ratio}`;
+    console.log(line('', rev.slice(0, 12), 'this', 'ratio'));
+    for (const row of rows) console.log(line(`${row.section} ${row.figure}`, String(row.base), String(row.current), String(row.ratio ?? '—')));
     const seconds = (run: Run) => ((run.endedAt.getTime() - started.getTime()) / 1000).toFixed(0);
     console.log(`  ended after: this ${seconds(current)} s, base ${seconds(base)} s (the levels the later one ran after the other had ended ran alone: they do not compare)`);
 
