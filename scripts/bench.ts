@@ -37,10 +37,11 @@ import { postSoap, SenderClient } from '../app/client/index.js';
 import { projectRoot } from '../app/config/index.js';
 import { ssinFrom } from '../app/identifiers/index.js';
 import { ensureDevPki, pkiLayout, TrustStore } from '../app/pki/index.js';
-import { openDatabase } from '../app/storage/index.js';
+import { loadDataVault, openDatabase } from '../app/storage/index.js';
 import { BuiltInTimestampAuthority } from '../app/timestamp/index.js';
 import { signRequest, verifyRequest, type GateOptions } from '../app/wssecurity/index.js';
 import { exclusiveCanonical } from '../app/xmldsig/index.js';
+import { AcknowledgedSends, checkCompleteness } from './benchCompleteness.js';
 
 interface BenchContext {
   iterations: number;
@@ -419,8 +420,8 @@ function errorFigures(errors: Record<string, number>, prefix = ''): Figures {
   return { [`${prefix}errors`]: count, ...(count > 0 ? { [`${prefix}errorKinds`]: JSON.stringify(errors) } : {}) };
 }
 
-/** Posts the requests with `concurrency` in flight at any time; every answer must carry a RegisteredMailId. */
-async function drive(baseUrl: string, tlsCaPem: string, requests: Buffer[], concurrency: number): Promise<LoadResult> {
+/** Posts the requests with `concurrency` in flight at any time; every answer must carry a RegisteredMailId and a SendProof. */
+async function drive(baseUrl: string, tlsCaPem: string, requests: Buffer[], concurrency: number, acknowledged = new AcknowledgedSends()): Promise<LoadResult> {
   let next = 0;
   const latenciesMs: number[] = [];
   const errors: Record<string, number> = {};
@@ -433,7 +434,7 @@ async function drive(baseUrl: string, tlsCaPem: string, requests: Buffer[], conc
       try {
         const { status, body } = await postSoap({ baseUrl, tlsCaPem }, request, 'urn:epost:registeredmail:v1/SendRegisteredMail');
         const text = body.toString('utf8');
-        if (status === 200 && /RegisteredMailId>[^<]+</.test(text) && /SendProof>[^<]+</.test(text)) latenciesMs.push(performance.now() - sentAt);
+        if (status === 200 && acknowledged.record(text)) latenciesMs.push(performance.now() - sentAt);
         else failed(/<faultcode>([^<]*)<\/faultcode>/.exec(text)?.[1] ?? `HTTP ${status}`);
       } catch (err) {
         failed((err as NodeJS.ErrnoException).code ?? 'network');
@@ -475,6 +476,7 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
   const figures: Figures = { backend, concurrencyLevels: CONCURRENCY.join(',') };
   try {
     const { client, tlsCaPem } = await senderFor(service);
+    const acknowledged = new AcknowledgedSends();
     const runId = randomBytes(4).toString('hex');
     const referenceKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     // Everything is signed before the first send, so the levels follow each other without idle
@@ -490,13 +492,13 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
       ),
     );
     // Warm-up (JIT, caches, connections), not measured.
-    await drive(service.baseUrl, tlsCaPem, warmUp, 16);
+    await drive(service.baseUrl, tlsCaPem, warmUp, 16, acknowledged);
     for (const size of SIZES) {
       for (const concurrency of CONCURRENCY) {
         const requests = signed.get(`${size.label}.c${concurrency}`)!;
         // One unmeasured send per connection first: a sender keeps its connections open, so the
         // level measures sends, not a burst of `concurrency` TLS handshakes at its start.
-        await drive(service.baseUrl, tlsCaPem, signed.get(`${size.label}.c${concurrency}.connect`)!, concurrency);
+        await drive(service.baseUrl, tlsCaPem, signed.get(`${size.label}.c${concurrency}.connect`)!, concurrency, acknowledged);
         const referenceUs = await machineReferenceUs(warmUp[0]!, referenceKey);
         const commitsBefore = await commitCounters(service.baseUrl, tlsCaPem);
         const cpuBefore = cpuOf(service.child.pid!);
@@ -504,7 +506,7 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
         const databaseBefore = pg ? postgresCpuSeconds() : 0;
         const machineBefore = machineBusySeconds();
         const clientBefore = process.cpuUsage();
-        const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency);
+        const result = await drive(service.baseUrl, tlsCaPem, requests, concurrency, acknowledged);
         const cpuAfter = cpuOf(service.child.pid!);
         const writtenBytes = storageBytesWrittenBy(service.child.pid!) - writtenBefore;
         const databaseSeconds = pg ? postgresCpuSeconds() - databaseBefore : 0;
@@ -552,6 +554,9 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
     const tsaKey = crypto.createPrivateKey(fs.readFileSync(pkiLayout(service.certsDir).tsaKey));
     figures.sealingKey = keyDescription(sealingKey);
     figures.tsaKey = keyDescription(tsaKey);
+    // Only complete registered sends count: the stored data is checked against the answers, once the service has stopped.
+    await stopServiceProcess(service);
+    Object.assign(figures, await completenessFigures(service, pg?.url, acknowledged));
   } finally {
     https.globalAgent = previousAgent;
     agent.destroy();
@@ -559,6 +564,49 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
     await pg?.drop();
   }
   return figures;
+}
+
+/** checkCompleteness on the database of a stopped benchmark service, as figures (and a line on the console). */
+async function completenessFigures(service: ServiceProcess, databaseUrl: string | undefined, acknowledged: AcknowledgedSends): Promise<Figures> {
+  const layout = pkiLayout(service.certsDir);
+  const pemsIn = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.pem')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8')) : []);
+  const db = await openDatabase({ dbFile: path.join(path.dirname(service.certsDir), 'epost.sqlite'), databaseUrl });
+  try {
+    const started = performance.now();
+    const report = await checkCompleteness(db, acknowledged, {
+      trust: { anchorsPem: pemsIn(layout.anchorsDir), intermediatesPem: pemsIn(layout.intermediatesDir) },
+      vault: loadDataVault(undefined, path.join(layout.devDir, 'data-key.b64')),
+    });
+    const faults = [
+      ...report.missing.slice(0, 3).map((id) => `${id}: acknowledged, not stored`),
+      ...report.incomplete.slice(0, 3).map((m) => `${m.registeredMailId}: lacks ${m.lacking.join(', ')}`),
+      ...report.proofProblems.slice(0, 3),
+      ...report.log.problems.slice(0, 3),
+    ];
+    console.log(
+      `  complete: ${report.acknowledged} sends acknowledged, ${report.storedMails} mails stored, ${report.missing.length} missing, ` +
+        `${report.incomplete.length} incomplete, ${report.orphans} orphans; ${report.proofsVerified} of ${acknowledged.sample.length} sampled send-proofs ` +
+        `are the stored ones and verify with their delivery proofs; processing log ${report.log.ok ? 'verifies' : 'FAILS'} ` +
+        `(${report.log.records} records under signed tree heads, ${report.log.waiting} waiting, ${report.log.payloadsChecked} signed requests decrypted and checked) ` +
+        `in ${((performance.now() - started) / 1000).toFixed(1)} s${faults.length ? `\n    ${faults.join('\n    ')}` : ''}`,
+    );
+    return {
+      'complete.acknowledgedSends': report.acknowledged,
+      'complete.storedMails': report.storedMails,
+      'complete.missingMails': report.missing.length,
+      'complete.incompleteMails': report.incomplete.length,
+      'complete.unacknowledgedMails': report.unacknowledged,
+      'complete.orphans': report.orphans,
+      'complete.sampledProofsVerified': report.proofsVerified,
+      'complete.sampledProofs': acknowledged.sample.length,
+      'complete.logRecordsVerified': report.log.records,
+      'complete.logPayloadsChecked': report.log.payloadsChecked,
+      'complete.logVerifies': report.log.ok,
+      'complete.allSendsComplete': report.complete,
+    };
+  } finally {
+    await db.destroy();
+  }
 }
 
 function keyDescription(key: crypto.KeyObject): string {
@@ -909,18 +957,26 @@ async function medianOfRounds(rounds: number, run: () => Promise<Figures>): Prom
 }
 
 /** Figures of several rounds as one: medians, errors summed, the other values as they differ. */
+/** Faults the completeness check counts: summed over rounds like errors, never a median. */
+const COUNTED_FAULTS = new Set(['complete.missingMails', 'complete.incompleteMails', 'complete.unacknowledgedMails', 'complete.orphans']);
+
 export function mergeRounds(all: Figures[]): Figures {
   const merged: Figures = { rounds: all.length };
   // Every key of every round: a figure only some rounds have (errorKinds) must not be lost.
   for (const key of new Set(all.flatMap((f) => Object.keys(f)))) {
     const values = all.map((f) => f[key]).filter((v) => v !== undefined);
+    // A verdict holds only when it held in every round (completeness, the log verifying).
+    if (values.every((v) => typeof v === 'boolean')) {
+      merged[key] = values.every((v) => v);
+      continue;
+    }
     if (!values.every((v) => typeof v === 'number')) {
       merged[key] = [...new Set(values.map(String))].join(' | ');
       continue;
     }
     const sorted = (values as number[]).slice().sort((a, b) => a - b);
-    // An error in any round must show.
-    if (key.endsWith('.errors')) {
+    // An error, or a send stored incomplete, in any round must show.
+    if (key.endsWith('.errors') || COUNTED_FAULTS.has(key)) {
       merged[key] = sorted.reduce((a, b) => a + b, 0);
       continue;
     }
@@ -1017,7 +1073,8 @@ async function main(): Promise<void> {
     const bestWithin = Math.max(0, ...within.map((c) => Number(figures[`3KB.c${c}.sendsPerSecond`] ?? 0)));
     const bestWithinC = within.find((c) => Number(figures[`3KB.c${c}.sendsPerSecond`]) === bestWithin);
     figures['3KB.bestSendsPerSecondWithP99Under100Ms'] = bestWithin;
-    figures['3KB.targetMet'] = bestWithin >= 500;
+    // Only complete registered sends count: a run whose stored data does not match its answers meets nothing.
+    figures['3KB.targetMet'] = bestWithin >= 500 && figures['complete.allSendsComplete'] === true;
     let ratios = '';
     if (floor) {
       // The floor of the keys the service ran with: two seals with the sealing key, two tokens with
@@ -1033,7 +1090,8 @@ async function main(): Promise<void> {
     }
     console.log(
       `  ${section}: 3 KB best ${best} sends/s at c=${bestC}, p99 ${p99} ms; with p99 < 100 ms: ` +
-        `${bestWithinC === undefined ? 'no level' : `${bestWithin} sends/s at c=${bestWithinC}`} (target 500/s with p99 < 100 ms: ${figures['3KB.targetMet'] ? 'met' : 'NOT met'})${ratios}`,
+        `${bestWithinC === undefined ? 'no level' : `${bestWithin} sends/s at c=${bestWithinC}`} (target 500/s with p99 < 100 ms: ${figures['3KB.targetMet'] ? 'met' : 'NOT met'}; ` +
+        `every acknowledged send stored complete with verifying proofs and log: ${figures['complete.allSendsComplete'] ? 'yes' : 'NO'})${ratios}`,
     );
   }
 

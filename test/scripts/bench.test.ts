@@ -34,6 +34,15 @@ describe('bench: rounds merged into one result', () => {
     expect(merged['3KB.c64.errors']).to.equal(2);
     expect(merged['3KB.c64.errorKinds']).to.equal('{"ECONNRESET":2}');
   });
+
+  it('holds a verdict only when every round held it, and sums the sends any round found incomplete', () => {
+    const merged = mergeRounds([
+      { 'complete.allSendsComplete': true, 'complete.logVerifies': true, 'complete.incompleteMails': 0, 'complete.storedMails': 900 },
+      { 'complete.allSendsComplete': false, 'complete.logVerifies': true, 'complete.incompleteMails': 3, 'complete.storedMails': 1000 },
+      { 'complete.allSendsComplete': true, 'complete.logVerifies': true, 'complete.incompleteMails': 0, 'complete.storedMails': 950 },
+    ]);
+    expect(merged).to.deep.include({ 'complete.allSendsComplete': false, 'complete.logVerifies': true, 'complete.incompleteMails': 3, 'complete.storedMails': 950 });
+  });
 });
 
 describe('bench: CPU profile summary', () => {

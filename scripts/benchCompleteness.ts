@@ -1,0 +1,135 @@
+// What `npm run bench` counts as a send must be a complete registered send, not merely an answer:
+// after its levels, the bench checks the database the service wrote. Every acknowledged send is a
+// stored mail with its encrypted document, its eBox entry, its send-proof and delivery proof, and the
+// two steps of the processing log (the accepted request, with the signed request attached, and the
+// delivery); nothing refers to a mail that is not there; a sample of the send-proofs handed out are
+// the stored ones and verify (seal, chain to the anchor, RFC 3161 token) with the delivery proof
+// that follows them; and the processing log verifies against its signed tree heads.
+import { verifyLog, type LogVerification } from '../app/audit/index.js';
+import { readEvidence, verifyEvidence, verifyEvidenceChain } from '../app/proofs/index.js';
+import type { DataVault, Database } from '../app/storage/index.js';
+
+/** The answers of the sends the client saw acknowledged: every mail id, and the send-proof of some. */
+export class AcknowledgedSends {
+  readonly ids = new Set<string>();
+  readonly sample: Array<{ registeredMailId: string; sendProof: Buffer }> = [];
+
+  /** Keeps the send-proof of one acknowledged send in `sampleEvery`. */
+  constructor(private readonly sampleEvery = 400) {}
+
+  /** Records an answer; true when it acknowledges a send (a RegisteredMailId and a SendProof). */
+  record(responseXml: string): boolean {
+    const id = /RegisteredMailId>([^<]+)</.exec(responseXml)?.[1];
+    const sendProof = /SendProof>([^<]+)</.exec(responseXml)?.[1];
+    if (!id || !sendProof) return false;
+    if (this.ids.size % this.sampleEvery === 0) this.sample.push({ registeredMailId: id, sendProof: Buffer.from(sendProof, 'base64') });
+    this.ids.add(id);
+    return true;
+  }
+}
+
+export interface CompletenessReport {
+  acknowledged: number;
+  storedMails: number;
+  /** Acknowledged sends with no stored mail. */
+  missing: string[];
+  /** Stored mails that lack a companion, with what they lack. */
+  incomplete: Array<{ registeredMailId: string; lacking: string[] }>;
+  /** Stored mails whose acknowledgement the client did not see (a send that failed after its commit). */
+  unacknowledged: number;
+  /** Documents, eBox entries, proofs and log payloads that name no stored mail. */
+  orphans: number;
+  /** Sampled mails whose send-proof and delivery proof verified. */
+  proofsVerified: number;
+  proofProblems: string[];
+  log: LogVerification;
+  complete: boolean;
+}
+
+/** The companions of each stored mail, counted in one query. */
+const COMPANIONS = `
+  select m.id,
+    (select count(*) from documents d where d.registered_mail_id = m.id) as documents,
+    (select count(*) from ebox_messages e where e.registered_mail_id = m.id) as ebox_entries,
+    (select count(*) from proofs p where p.registered_mail_id = m.id and p.kind = 'SendProof') as send_proofs,
+    (select count(*) from proofs p where p.registered_mail_id = m.id and p.kind = 'DeliveryProof') as delivery_proofs,
+    (select count(*) from audit_records r where r.registered_mail_id = m.id and r.operation = 'SendRegisteredMail' and r.outcome = 'accepted') as accepted_steps,
+    (select count(*) from audit_records r where r.registered_mail_id = m.id and r.operation = 'DeliverIntoEbox') as delivery_steps,
+    (select count(*) from audit_payloads a where a.registered_mail_id = m.id) as signed_requests
+  from registered_mails m`;
+
+const EXPECTED: Array<[column: string, what: string]> = [
+  ['documents', 'its encrypted document'],
+  ['ebox_entries', 'its eBox entry'],
+  ['send_proofs', 'its send-proof'],
+  ['delivery_proofs', 'its delivery proof'],
+  ['accepted_steps', 'the logged acceptance'],
+  ['delivery_steps', 'the logged delivery'],
+  ['signed_requests', 'the signed request in the log'],
+];
+
+const ORPHANS = ['documents', 'ebox_messages', 'proofs', 'audit_payloads'].map(
+  (table) => `select count(*) as n from ${table} t where t.registered_mail_id is not null and not exists (select 1 from registered_mails m where m.id = t.registered_mail_id)`,
+);
+
+export interface CompletenessOptions {
+  trust: { anchorsPem: string[]; intermediatesPem: string[] };
+  /** With the data key, the log's payloads (the signed requests) are decrypted and their digests checked too. */
+  vault?: DataVault;
+}
+
+/** Checks the database a benchmarked service wrote against what its client saw acknowledged. */
+export async function checkCompleteness(db: Database, acknowledged: AcknowledgedSends, options: CompletenessOptions): Promise<CompletenessReport> {
+  const rows = (await db.raw(COMPANIONS)) as unknown;
+  const mails = (Array.isArray(rows) ? rows : (rows as { rows: Record<string, unknown>[] }).rows) as Array<Record<string, unknown> & { id: string }>;
+  const stored = new Set(mails.map((m) => m.id));
+  const missing = [...acknowledged.ids].filter((id) => !stored.has(id));
+  const incomplete = mails
+    .map((m) => ({ registeredMailId: m.id, lacking: EXPECTED.filter(([column]) => Number(m[column]) !== 1).map(([, what]) => what) }))
+    .filter((m) => m.lacking.length > 0);
+  let orphans = 0;
+  for (const sql of ORPHANS) {
+    const result = (await db.raw(sql)) as unknown;
+    const [row] = (Array.isArray(result) ? result : (result as { rows: Array<{ n: unknown }> }).rows) as Array<{ n: unknown }>;
+    orphans += Number(row?.n ?? 0);
+  }
+
+  const proofProblems: string[] = [];
+  let proofsVerified = 0;
+  for (const { registeredMailId, sendProof } of acknowledged.sample) {
+    try {
+      const kept = await db('proofs').where({ registered_mail_id: registeredMailId }).select('kind', 'sealed_xml');
+      const bytesOf = (kind: string) => kept.find((p: { kind: string }) => p.kind === kind)?.sealed_xml as Uint8Array | undefined;
+      const storedSendProof = bytesOf('SendProof');
+      const deliveryProof = bytesOf('DeliveryProof');
+      if (!storedSendProof || !deliveryProof) throw new Error('its proofs are not stored');
+      if (!Buffer.from(storedSendProof).equals(sendProof)) throw new Error('the stored send-proof is not the one handed out');
+      const send = await verifyEvidence(sendProof, options.trust.anchorsPem, options.trust.intermediatesPem);
+      const delivery = await verifyEvidence(Buffer.from(deliveryProof), options.trust.anchorsPem, options.trust.intermediatesPem);
+      if (send.facts.registeredMailId !== registeredMailId) throw new Error(`the send-proof is of mail ${send.facts.registeredMailId}`);
+      verifyEvidenceChain([
+        { bytes: sendProof, facts: readEvidence(sendProof.toString('utf8')), name: 'the send-proof' },
+        { bytes: Buffer.from(deliveryProof), facts: delivery.facts, name: 'the delivery proof' },
+      ]);
+      proofsVerified++;
+    } catch (err) {
+      proofProblems.push(`${registeredMailId}: ${(err as Error).message}`);
+    }
+  }
+
+  const log = await verifyLog(db, { trust: options.trust, vault: options.vault });
+  const unacknowledged = mails.filter((m) => !acknowledged.ids.has(m.id)).length;
+  return {
+    acknowledged: acknowledged.ids.size,
+    storedMails: mails.length,
+    missing,
+    incomplete,
+    unacknowledged,
+    orphans,
+    proofsVerified,
+    proofProblems,
+    log,
+    complete: missing.length === 0 && incomplete.length === 0 && orphans === 0 && proofProblems.length === 0 && log.ok,
+  };
+}
+
