@@ -12,7 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditLog, inclusionProofJson, treeHeadSignedBytes, verifyLog, type InclusionProof } from '../app/audit/index.js';
 import { loadConfig } from '../app/config/index.js';
-import { pkiLayout } from '../app/pki/index.js';
+import { pkiLayout, readPemTexts } from '../app/pki/index.js';
 import { loadDataVault, openDatabase, type Database } from '../app/storage/index.js';
 import { fail, run } from './cli.js';
 
@@ -85,7 +85,7 @@ run(async () => {
 
 async function verify(db: Database, certsDir: string, vault: ReturnType<typeof loadDataVault> | undefined, json: boolean): Promise<number> {
   const layout = pkiLayout(certsDir);
-  const trust = { anchorsPem: pemsIn(layout.anchorsDir), intermediatesPem: pemsIn(layout.intermediatesDir) };
+  const trust = { anchorsPem: readPemTexts(layout.anchorsDir), intermediatesPem: readPemTexts(layout.intermediatesDir) };
   const result = await verifyLog(db, { trust, vault });
   if (json) {
     console.log(JSON.stringify(result, null, 2));
@@ -103,11 +103,6 @@ async function verify(db: Database, certsDir: string, vault: ReturnType<typeof l
     for (const problem of result.problems) console.log(`  - ${problem}`);
   }
   return result.ok ? 0 : 1;
-}
-
-function pemsIn(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.pem')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
 }
 
 /** The proof and its tree head as files, so openssl and an independent checker need nothing else. */

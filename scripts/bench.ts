@@ -36,7 +36,7 @@ import xpath from 'xpath';
 import { postSoap, SenderClient } from '../app/client/index.js';
 import { projectRoot } from '../app/config/index.js';
 import { ssinFrom } from '../app/identifiers/index.js';
-import { ensureDevPki, pkiLayout, TrustStore } from '../app/pki/index.js';
+import { ensureDevPki, pkiLayout, readPemTexts, TrustStore } from '../app/pki/index.js';
 import { loadDataVault, openDatabase } from '../app/storage/index.js';
 import { BuiltInTimestampAuthority } from '../app/timestamp/index.js';
 import { signRequest, verifyRequest, type GateOptions } from '../app/wssecurity/index.js';
@@ -569,12 +569,11 @@ async function throughput(backend: 'sqlite' | 'pg', workDir: string): Promise<Fi
 /** checkCompleteness on the database of a stopped benchmark service, as figures (and a line on the console). */
 async function completenessFigures(service: ServiceProcess, databaseUrl: string | undefined, acknowledged: AcknowledgedSends): Promise<Figures> {
   const layout = pkiLayout(service.certsDir);
-  const pemsIn = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.pem')).sort().map((f) => fs.readFileSync(path.join(dir, f), 'utf8')) : []);
   const db = await openDatabase({ dbFile: path.join(path.dirname(service.certsDir), 'epost.sqlite'), databaseUrl });
   try {
     const started = performance.now();
     const report = await checkCompleteness(db, acknowledged, {
-      trust: { anchorsPem: pemsIn(layout.anchorsDir), intermediatesPem: pemsIn(layout.intermediatesDir) },
+      trust: { anchorsPem: readPemTexts(layout.anchorsDir), intermediatesPem: readPemTexts(layout.intermediatesDir) },
       vault: loadDataVault(undefined, path.join(layout.devDir, 'data-key.b64')),
     });
     const faults = [
@@ -956,10 +955,10 @@ async function medianOfRounds(rounds: number, run: () => Promise<Figures>): Prom
   return rounds === 1 ? all[0]! : mergeRounds(all);
 }
 
-/** Figures of several rounds as one: medians, errors summed, the other values as they differ. */
 /** Faults the completeness check counts: summed over rounds like errors, never a median. */
 const COUNTED_FAULTS = new Set(['complete.missingMails', 'complete.incompleteMails', 'complete.unacknowledgedMails', 'complete.orphans']);
 
+/** Figures of several rounds as one: medians, errors and incomplete sends summed, verdicts held only if held in every round, the other values as they differ. */
 export function mergeRounds(all: Figures[]): Figures {
   const merged: Figures = { rounds: all.length };
   // Every key of every round: a figure only some rounds have (errorKinds) must not be lost.

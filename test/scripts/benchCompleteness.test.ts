@@ -1,16 +1,13 @@
 // The bench counts only complete registered sends: after its levels it checks what the service stored
 // against the answers its client saw. These tests run that check on a real service's database, whole
 // and then with a mail's companions removed or its proof replaced.
-import fs from 'node:fs';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { postSoap, SenderClient } from '../../app/client/index.js';
 import { ssinFrom } from '../../app/identifiers/index.js';
+import { readPemTexts } from '../../app/pki/index.js';
 import { AcknowledgedSends, checkCompleteness, type CompletenessOptions } from '../../scripts/benchCompleteness.js';
 import { pkiLayout, startTestService, testBackend, type TestService } from '../helpers/service.js';
-
-const pemsIn = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.pem')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')) : []);
 
 describe(`bench: only complete registered sends count (${testBackend})`, function () {
   this.timeout(60_000);
@@ -22,7 +19,7 @@ describe(`bench: only complete registered sends count (${testBackend})`, functio
   before(async () => {
     service = await startTestService();
     const layout = pkiLayout(service.certsDir);
-    options = { trust: { anchorsPem: pemsIn(layout.anchorsDir), intermediatesPem: pemsIn(layout.intermediatesDir) } };
+    options = { trust: { anchorsPem: readPemTexts(layout.anchorsDir), intermediatesPem: readPemTexts(layout.intermediatesDir) } };
     const client = service.client();
     for (let i = 0; i < 4; i++) {
       const request = client.sign(
