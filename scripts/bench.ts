@@ -584,7 +584,7 @@ async function completenessFigures(service: ServiceProcess, databaseUrl: string 
     ];
     console.log(
       `  complete: ${report.acknowledged} sends acknowledged, ${report.storedMails} mails stored, ${report.missing.length} missing, ` +
-        `${report.incomplete.length} incomplete, ${report.orphans} orphans; ${report.proofsVerified} of ${acknowledged.sample.length} sampled send-proofs ` +
+        `${report.incomplete.length} incomplete; ${report.proofsVerified} of ${acknowledged.sample.length} sampled send-proofs ` +
         `are the stored ones and verify with their delivery proofs; processing log ${report.log.ok ? 'verifies' : 'FAILS'} ` +
         `(${report.log.records} records under signed tree heads, ${report.log.waiting} waiting, ${report.log.payloadsChecked} signed requests decrypted and checked) ` +
         `in ${((performance.now() - started) / 1000).toFixed(1)} s${faults.length ? `\n    ${faults.join('\n    ')}` : ''}`,
@@ -595,7 +595,6 @@ async function completenessFigures(service: ServiceProcess, databaseUrl: string 
       'complete.missingMails': report.missing.length,
       'complete.incompleteMails': report.incomplete.length,
       'complete.unacknowledgedMails': report.unacknowledged,
-      'complete.orphans': report.orphans,
       'complete.sampledProofsVerified': report.proofsVerified,
       'complete.sampledProofs': acknowledged.sample.length,
       'complete.logRecordsVerified': report.log.records,
@@ -956,7 +955,7 @@ async function medianOfRounds(rounds: number, run: () => Promise<Figures>): Prom
 }
 
 /** Faults the completeness check counts: summed over rounds like errors, never a median. */
-const COUNTED_FAULTS = new Set(['complete.missingMails', 'complete.incompleteMails', 'complete.unacknowledgedMails', 'complete.orphans']);
+const COUNTED_FAULTS = new Set(['complete.missingMails', 'complete.incompleteMails', 'complete.unacknowledgedMails']);
 
 /** Figures of several rounds as one: medians, errors and incomplete sends summed, verdicts held only if held in every round, the other values as they differ. */
 export function mergeRounds(all: Figures[]): Figures {
@@ -983,6 +982,26 @@ export function mergeRounds(all: Figures[]): Figures {
     if (key.endsWith('.sendsPerSecond')) merged[`${key}.range`] = `${sorted[0]}–${sorted[sorted.length - 1]}`;
   }
   return merged;
+}
+
+/**
+ * The verdict of a throughput section on issue 7's target, added to its figures: the best 3 KB level,
+ * the best whose p99 stays under 100 ms (the target is both at once), and whether that reaches 500
+ * sends/s with every acknowledged send found complete.
+ */
+export function judgeThroughput(figures: Figures, levels: readonly number[]) {
+  const rate = (c: number) => Number(figures[`3KB.c${c}.sendsPerSecond`] ?? 0);
+  const best = Math.max(...levels.map(rate));
+  const bestC = levels.find((c) => rate(c) === best)!;
+  const within = levels.filter((c) => Number(figures[`3KB.c${c}.p99Ms`]) < 100);
+  const bestWithin = Math.max(0, ...within.map(rate));
+  const bestWithinC = within.find((c) => rate(c) === bestWithin);
+  figures['3KB.bestSendsPerSecond'] = best;
+  figures['3KB.bestConcurrency'] = bestC;
+  figures['3KB.bestSendsPerSecondWithP99Under100Ms'] = bestWithin;
+  // Only complete registered sends count: a run whose stored data does not match its answers meets nothing.
+  figures['3KB.targetMet'] = bestWithin >= 500 && figures['complete.allSendsComplete'] === true;
+  return { best, bestC, bestWithin, bestWithinC };
 }
 
 /** Sections in the order they run; add new ones here. */
@@ -1061,19 +1080,9 @@ async function main(): Promise<void> {
   const floor = results['cost-floor'];
   for (const [section, figures] of Object.entries(results)) {
     if (!section.startsWith('throughput-')) continue;
-    const best = Math.max(...CONCURRENCY.map((c) => Number(figures[`3KB.c${c}.sendsPerSecond`] ?? 0)));
-    const bestC = CONCURRENCY.find((c) => Number(figures[`3KB.c${c}.sendsPerSecond`]) === best)!;
+    const { best, bestC, bestWithin, bestWithinC } = judgeThroughput(figures, CONCURRENCY);
     const p99 = Number(figures[`3KB.c${bestC}.p99Ms`]);
     const cpuMs = Number(figures[`3KB.c${bestC}.serverCpuMsPerSend`]);
-    figures['3KB.bestSendsPerSecond'] = best;
-    figures['3KB.bestConcurrency'] = bestC;
-    // The target is both at once: the best rate among the levels whose p99 stays under 100 ms.
-    const within = CONCURRENCY.filter((c) => Number(figures[`3KB.c${c}.p99Ms`]) < 100);
-    const bestWithin = Math.max(0, ...within.map((c) => Number(figures[`3KB.c${c}.sendsPerSecond`] ?? 0)));
-    const bestWithinC = within.find((c) => Number(figures[`3KB.c${c}.sendsPerSecond`]) === bestWithin);
-    figures['3KB.bestSendsPerSecondWithP99Under100Ms'] = bestWithin;
-    // Only complete registered sends count: a run whose stored data does not match its answers meets nothing.
-    figures['3KB.targetMet'] = bestWithin >= 500 && figures['complete.allSendsComplete'] === true;
     let ratios = '';
     if (floor) {
       // The floor of the keys the service ran with: two seals with the sealing key, two tokens with

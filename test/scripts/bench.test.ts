@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
 import knexModule from 'knex';
-import { cpuOf, mergeRounds, postgresCpuSeconds, summariseCpuProfile } from '../../scripts/bench.js';
+import { cpuOf, judgeThroughput, mergeRounds, postgresCpuSeconds, summariseCpuProfile } from '../../scripts/bench.js';
 import { freshDatabase, testBackend } from '../helpers/service.js';
 
 describe('bench: rounds merged into one result', () => {
@@ -42,6 +42,25 @@ describe('bench: rounds merged into one result', () => {
       { 'complete.allSendsComplete': true, 'complete.logVerifies': true, 'complete.incompleteMails': 0, 'complete.storedMails': 950 },
     ]);
     expect(merged).to.deep.include({ 'complete.allSendsComplete': false, 'complete.logVerifies': true, 'complete.incompleteMails': 3, 'complete.storedMails': 950 });
+  });
+});
+
+describe("bench: the verdict on issue 7's target", () => {
+  const levels = { '3KB.c8.sendsPerSecond': 540, '3KB.c8.p99Ms': 40, '3KB.c16.sendsPerSecond': 610, '3KB.c16.p99Ms': 120 };
+
+  it('takes the best level whose p99 stays under 100 ms, and meets the target only when every send was complete', () => {
+    const complete = { ...levels, 'complete.allSendsComplete': true };
+    expect(judgeThroughput(complete, [8, 16])).to.deep.equal({ best: 610, bestC: 16, bestWithin: 540, bestWithinC: 8 });
+    expect(complete).to.include({ '3KB.bestSendsPerSecondWithP99Under100Ms': 540, '3KB.targetMet': true });
+  });
+
+  it('does not meet it when a send was found incomplete, or when no level under 100 ms reaches 500 sends/s', () => {
+    const incomplete: Record<string, number | boolean> = { ...levels, 'complete.allSendsComplete': false };
+    judgeThroughput(incomplete, [8, 16]);
+    expect(incomplete['3KB.targetMet']).to.equal(false);
+    const slow: Record<string, number | boolean> = { ...levels, '3KB.c8.sendsPerSecond': 480, 'complete.allSendsComplete': true };
+    judgeThroughput(slow, [8, 16]);
+    expect(slow['3KB.targetMet']).to.equal(false);
   });
 });
 
