@@ -954,7 +954,7 @@ async function medianOfRounds(rounds: number, run: () => Promise<Figures>): Prom
   return rounds === 1 ? all[0]! : mergeRounds(all);
 }
 
-/** Faults the completeness check counts: summed over rounds like errors, never a median. */
+/** Counts of the completeness check (missing, incomplete, answers never seen): summed over rounds like errors, never a median. */
 const COUNTED_FAULTS = new Set(['complete.missingMails', 'complete.incompleteMails', 'complete.unacknowledgedMails']);
 
 /** Figures of several rounds as one: medians, errors and incomplete sends summed, verdicts held only if held in every round, the other values as they differ. */

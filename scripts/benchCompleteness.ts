@@ -7,8 +7,8 @@
 // verifies against its signed tree heads. The other way round, a document, eBox entry or proof
 // without its mail, the foreign keys refuse on both backends: a partial send can only show as a
 // mail that lacks something.
-import { verifyLog, type LogVerification } from '../app/audit/index.js';
-import { readEvidence, verifyEvidence, verifyEvidenceChain } from '../app/proofs/index.js';
+import { verifyLog, type LogVerification, type TreeHeadTrust } from '../app/audit/index.js';
+import { verifyEvidence, verifyEvidenceChain } from '../app/proofs/index.js';
 import { statementsOf, type DataVault, type Database } from '../app/storage/index.js';
 
 /** The answers of the sends the client saw acknowledged: every mail id, and the send-proof of some. */
@@ -69,7 +69,7 @@ const EXPECTED: Array<[column: string, what: string]> = [
 ];
 
 export interface CompletenessOptions {
-  trust: { anchorsPem: string[]; intermediatesPem: string[] };
+  trust: TreeHeadTrust;
   /** With the data key, the log's payloads (the signed requests) are decrypted and their digests checked too. */
   vault?: DataVault;
 }
@@ -97,7 +97,7 @@ export async function checkCompleteness(db: Database, acknowledged: Acknowledged
       const delivery = await verifyEvidence(Buffer.from(deliveryProof), options.trust.anchorsPem, options.trust.intermediatesPem);
       if (send.facts.registeredMailId !== registeredMailId) throw new Error(`the send-proof is of mail ${send.facts.registeredMailId}`);
       verifyEvidenceChain([
-        { bytes: sendProof, facts: readEvidence(sendProof.toString('utf8')), name: 'the send-proof' },
+        { bytes: sendProof, facts: send.facts, name: 'the send-proof' },
         { bytes: Buffer.from(deliveryProof), facts: delivery.facts, name: 'the delivery proof' },
       ]);
       proofsVerified++;
